@@ -1,0 +1,42 @@
+"""Every filesystem location motionlib uses, in one place.
+
+Nothing else in the package builds paths from the working directory. Two environment variables
+move the writable locations:
+
+- ``MOTIONLIB_FIGURES``: where figures, CSVs and executed notebooks go (default ``<repo>/figures``).
+- ``MOTIONLIB_CACHE``: where cached results and built tokenizers go (default ``<repo>/.cache``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+ASSETS_DIR = PACKAGE_DIR / "assets"
+BUNDLED_VIDEOS_DIR = ASSETS_DIR / "videos"
+BUNDLED_MANIFEST = BUNDLED_VIDEOS_DIR / "clips.csv"
+TGVE_MANIFEST = ASSETS_DIR / "tgve2023_captions.csv"
+
+# The repository root when motionlib is used from a checkout (editable install); otherwise the
+# package directory's parent, which still gives sensible writable defaults.
+REPO_ROOT = PACKAGE_DIR.parent
+NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+PARAMS_DIR = NOTEBOOKS_DIR / "params"
+
+
+def figures_dir() -> Path:
+    """Root folder for generated figures, tables and executed notebooks."""
+    return Path(os.environ.get("MOTIONLIB_FIGURES", REPO_ROOT / "figures")).resolve()
+
+
+def cache_dir() -> Path:
+    """Root folder for cached results (sweeps, adapters, metrics) and built tokenizers."""
+    return Path(os.environ.get("MOTIONLIB_CACHE", REPO_ROOT / ".cache")).resolve()
+
+
+def output_dir(name: str, root: str | os.PathLike | None = None) -> Path:
+    """``<root or figures_dir()>/<name>``, created if missing. ``name`` is usually a notebook stem."""
+    path = Path(root) if root else figures_dir() / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
