@@ -1,0 +1,208 @@
+"""The one interface every model family implements: :class:`VideoModel`.
+
+A ``VideoModel`` wraps the diffusers components of one text-to-video model (denoiser, VAE, text
+encoder, tokenizer, scheduler) and exposes exactly what the paper's experiments need:
+
+- ``encode_prompt(text)`` -> :class:`PromptEmbeds` (conditional and unconditional embeddings);
+- ``encode_video(pixels)`` / ``decode_latents(latents, num_frames)`` between pixels
+  ``(B, F, 3, H, W)`` in ``[-1, 1]`` and the family's latent layout;
+- ``predict(latents, t, embeds, guidance_scale)`` -> the denoiser output (epsilon or v, as
+  ``prediction_type`` says) with classifier-free guidance;
+- the noise schedule (``alphas_cumprod``, ``prediction_type``, ``sampling_timesteps(n)``);
+- the paper's defaults (``defaults``) and the attention-projection inventory (``attention_projections``).
+
+Sampling, inversion and customization are written once, against this interface.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from motionlib.models.inventory import AttentionProjection, attention_projections
+
+
+@dataclass(frozen=True)
+class FamilyDefaults:
+    """Generation settings of a family. ``paper`` values come from the paper and public pipelines."""
+
+    num_frames: int
+    height: int
+    width: int
+    num_steps: int
+    guidance_scale: float
+    fps: int = 8
+
+
+@dataclass(frozen=True)
+class FamilySpec:
+    """Static facts about a family: names, hub checkpoint, layout, defaults for both sources."""
+
+    name: str
+    title: str
+    hub_id: str
+    pipeline_class: str
+    latent_layout: str  # "BCFHW" or "BFCHW"
+    paper: FamilyDefaults
+    tiny: FamilyDefaults
+    notes: str = ""
+
+
+@dataclass
+class PromptEmbeds:
+    """Text conditioning for one prompt.
+
+    ``cond`` and ``uncond`` are ``(1, L, D)``; ``uncond`` encodes the negative prompt (default "")
+    for classifier-free guidance. ``expand(b)`` repeats both to batch ``b`` without copying.
+    """
+
+    prompt: str
+    cond: torch.Tensor
+    uncond: torch.Tensor
+    negative_prompt: str = ""
+
+    def expand(self, batch: int) -> PromptEmbeds:
+        return PromptEmbeds(
+            self.prompt,
+            self.cond.expand(batch, -1, -1),
+            self.uncond.expand(batch, -1, -1),
+            self.negative_prompt,
+        )
+
+
+@dataclass
+class VideoModel:
+    """Base class; each family module subclasses it and fills in the family-specific parts."""
+
+    spec: FamilySpec
+    source: str  # "tiny", "hub:<id>" or a local folder path
+    denoiser: torch.nn.Module
+    vae: torch.nn.Module
+    text_encoder: torch.nn.Module
+    tokenizer: Any
+    scheduler: Any
+    pipeline: Any = None  # the diffusers pipeline holding the components (offload hooks live here)
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    dtype: torch.dtype = torch.float32
+    seed: int | None = None  # tiny models: the seed of their random weights
+
+    # ----------------------------------------------------------------- description
+    @property
+    def family(self) -> str:
+        return self.spec.name
+
+    @property
+    def is_tiny(self) -> bool:
+        return self.source == "tiny"
+
+    @property
+    def defaults(self) -> FamilyDefaults:
+        return self.spec.tiny if self.is_tiny else self.spec.paper
+
+    def describe(self) -> dict[str, Any]:
+        """Provenance record: family, source, and whether outputs are real paper-model results."""
+        return {
+            "family": self.family,
+            "source": self.source,
+            "tiny_random_weights": self.is_tiny,
+            "weights_seed": self.seed,
+            "dtype": str(self.dtype).removeprefix("torch."),
+            "device": str(self.device),
+        }
+
+    # ----------------------------------------------------------------- schedule
+    @property
+    def prediction_type(self) -> str:
+        """``"epsilon"`` or ``"v_prediction"``."""
+        return self.scheduler.config.prediction_type
+
+    @property
+    def num_train_timesteps(self) -> int:
+        return int(self.scheduler.config.num_train_timesteps)
+
+    @property
+    def alphas_cumprod(self) -> torch.Tensor:
+        """``(num_train_timesteps,)`` float64: alpha-bar of the schedule the sampler really uses."""
+        return self.scheduler.alphas_cumprod.to(torch.float64)
+
+    @property
+    def final_alpha_cumprod(self) -> float:
+        """alpha-bar after the last sampling step (1 or alphas_cumprod[0], per ``set_alpha_to_one``)."""
+        return float(self.scheduler.final_alpha_cumprod)
+
+    def sampling_timesteps(self, num_steps: int) -> list[int]:
+        """The scheduler's own timesteps for ``num_steps`` steps, noisiest first."""
+        self.scheduler.set_timesteps(num_steps)
+        return [int(t) for t in self.scheduler.timesteps]
+
+    # ----------------------------------------------------------------- shapes
+    def latent_frames(self, num_frames: int) -> int:
+        """Number of latent frames for ``num_frames`` video frames."""
+        return num_frames
+
+    def latent_shape(self, batch: int, num_frames: int, height: int, width: int) -> tuple[int, ...]:
+        c = self.denoiser.config.in_channels
+        f = self.latent_frames(num_frames)
+        h, w = height // self.vae_scale_factor, width // self.vae_scale_factor
+        return (batch, f, c, h, w) if self.spec.latent_layout == "BFCHW" else (batch, c, f, h, w)
+
+    @property
+    def vae_scale_factor(self) -> int:
+        return 2 ** (len(self.vae.config.block_out_channels) - 1)
+
+    # ----------------------------------------------------------------- family-specific parts
+    def encode_prompt(self, prompt: str, negative_prompt: str = "") -> PromptEmbeds:
+        raise NotImplementedError
+
+    def encode_video(self, pixels: torch.Tensor) -> torch.Tensor:
+        """``(B, F, 3, H, W)`` in [-1, 1] -> latents (deterministic: the posterior mean)."""
+        raise NotImplementedError
+
+    def decode_latents(self, latents: torch.Tensor, num_frames: int) -> torch.Tensor:
+        """Latents -> ``(B, num_frames, 3, H, W)`` float32 in about [-1, 1]."""
+        raise NotImplementedError
+
+    def _denoise(self, latents: torch.Tensor, t: torch.Tensor, embeds: torch.Tensor) -> torch.Tensor:
+        """One raw denoiser call: latents (B, ...), t (B,) int64, embeds (B, L, D)."""
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------- prediction with guidance
+    @torch.no_grad()
+    def predict(
+        self,
+        latents: torch.Tensor,
+        t: int | torch.Tensor,
+        embeds: PromptEmbeds,
+        guidance_scale: float = 1.0,
+    ) -> torch.Tensor:
+        """Denoiser output for ``latents`` at timestep ``t``, with classifier-free guidance.
+
+        ``embeds`` holds one prompt and is broadcast over the batch. ``guidance_scale <= 1`` runs
+        the conditional branch only. Returns float32 in the latent layout.
+        """
+        return self.predict_with_grad(latents, t, embeds, guidance_scale)
+
+    def predict_with_grad(self, latents, t, embeds: PromptEmbeds, guidance_scale: float = 1.0):
+        """As :meth:`predict` but keeps the autograd graph (used by training)."""
+        batch = latents.shape[0]
+        latents = latents.to(self.device, self.dtype)
+        if guidance_scale > 1.0:
+            both = embeds.expand(batch)
+            x = torch.cat([latents, latents])
+            e = torch.cat([both.uncond, both.cond]).to(self.device, self.dtype)
+            out = self._denoise(x, self._timestep_batch(t, 2 * batch), e).float()
+            uncond, cond = out.chunk(2)
+            return uncond + guidance_scale * (cond - uncond)
+        e = embeds.cond.expand(batch, -1, -1).to(self.device, self.dtype)
+        return self._denoise(latents, self._timestep_batch(t, batch), e).float()
+
+    def _timestep_batch(self, t: int | torch.Tensor, batch: int) -> torch.Tensor:
+        t = torch.as_tensor(t, device=self.device, dtype=torch.int64)
+        return t.reshape(-1).expand(batch) if t.numel() == 1 else t.reshape(batch)
+
+    # ----------------------------------------------------------------- inventory
+    def attention_projections(self) -> list[AttentionProjection]:
+        """Every attention Q/K/V/O linear of the denoiser, classified temporal/spatial/joint."""
+        return attention_projections(self.denoiser, self.family)

@@ -1,0 +1,74 @@
+"""Latte-1 (maxin-cn/Latte-1): DiT with separate spatial and temporal blocks, T5 (120 tokens), epsilon.
+
+The transformer predicts 8 channels (noise and learned variance); sampling keeps the first 4, as
+the diffusers pipeline does when the scheduler learns no variance. Prompts are lower-cased and the
+T5 embeddings are cut to the prompt's own token count (the pipeline's ``mask_feature``).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from motionlib.models.base import FamilyDefaults, FamilySpec, PromptEmbeds, VideoModel
+from motionlib.models.tiny import encode_per_frame, seeded, tiny_frame_vae, tiny_t5_encoder
+
+SPEC = FamilySpec(
+    name="latte",
+    title="Latte-1",
+    hub_id="maxin-cn/Latte-1",
+    pipeline_class="LattePipeline",
+    latent_layout="BCFHW",
+    paper=FamilyDefaults(num_frames=16, height=512, width=512, num_steps=50, guidance_scale=7.5),
+    tiny=FamilyDefaults(num_frames=16, height=64, width=64, num_steps=20, guidance_scale=7.5),
+)
+
+
+class LatteModel(VideoModel):
+    def encode_prompt(self, prompt: str, negative_prompt: str = "") -> PromptEmbeds:
+        cond, uncond = self.pipeline.encode_prompt(
+            prompt, do_classifier_free_guidance=True, negative_prompt=negative_prompt,
+            device=self.device, mask_feature=True,
+        )
+        return PromptEmbeds(prompt, cond, uncond, negative_prompt)
+
+    @torch.no_grad()
+    def encode_video(self, pixels: torch.Tensor) -> torch.Tensor:
+        return encode_per_frame(self.vae, pixels)
+
+    @torch.no_grad()
+    def decode_latents(self, latents: torch.Tensor, num_frames: int) -> torch.Tensor:
+        video = self.pipeline.decode_latents(latents.to(self.vae.dtype), latents.shape[2])
+        return video.permute(0, 2, 1, 3, 4).float()[:, :num_frames]
+
+    def _denoise(self, latents, t, embeds):
+        out = self.denoiser(
+            hidden_states=latents, encoder_hidden_states=embeds, timestep=t,
+            enable_temporal_attentions=True, return_dict=False,
+        )[0]
+        channels = latents.shape[1]
+        return out[:, :channels] if out.shape[1] == 2 * channels else out
+
+
+def build_tiny(seed: int) -> dict:
+    """Components of a tiny Latte: 2 spatial + 2 temporal blocks, 2-layer T5, 8x VAE."""
+    from diffusers import DDIMScheduler, LatteTransformer3DModel
+
+    from motionlib.models.tokenizers import t5_tokenizer
+
+    tokenizer = t5_tokenizer()
+    transformer = seeded(seed, lambda: LatteTransformer3DModel(
+        num_attention_heads=2, attention_head_dim=16, in_channels=4, out_channels=8,
+        num_layers=2, cross_attention_dim=32, attention_bias=True, sample_size=8, patch_size=2,
+        activation_fn="gelu-approximate", num_embeds_ada_norm=1000, norm_type="ada_norm_single",
+        norm_elementwise_affine=False, norm_eps=1e-6, caption_channels=32, video_length=16,
+    ))
+    # Latte-1's schedule: linear betas 1e-4..0.02, epsilon prediction, DDIM sampling.
+    scheduler = DDIMScheduler(
+        beta_start=0.0001, beta_end=0.02, beta_schedule="linear", clip_sample=False,
+        prediction_type="epsilon",
+    )
+    return dict(
+        transformer=transformer, vae=tiny_frame_vae(seed + 1),
+        text_encoder=tiny_t5_encoder(seed + 2, len(tokenizer)), tokenizer=tokenizer,
+        scheduler=scheduler,
+    )

@@ -1,0 +1,182 @@
+"""``load_model(family, source)``: the three families from the hub, a local folder, or tiny.
+
+Sources:
+
+- ``"tiny"``: the real architecture classes at toy size, seeded random weights, offline tokenizers.
+- ``"hub"`` / ``"hub:<org/name>"``: the paper's checkpoint (or another id) through the family's
+  diffusers pipeline, from the Hugging Face cache or the hub.
+- a folder path: a diffusers-format copy of a checkpoint (it holds ``model_index.json``).
+
+A requested real model never falls back to a tiny one: missing weights raise
+:class:`~motionlib.errors.WeightsNotFoundError` saying what is missing and how to get it.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from motionlib.errors import UnknownFamilyError, UnknownSourceError, WeightsNotFoundError
+from motionlib.models import cogvideox, latte, modelscope
+from motionlib.models.base import FamilySpec, VideoModel
+
+
+@dataclass(frozen=True)
+class Family:
+    spec: FamilySpec
+    model_class: type[VideoModel]
+    build_tiny: object  # seed -> dict of pipeline components
+    denoiser_key: str  # the pipeline's name for the denoiser component
+
+
+FAMILIES: dict[str, Family] = {
+    "modelscope": Family(modelscope.SPEC, modelscope.ModelScopeModel, modelscope.build_tiny, "unet"),
+    "latte": Family(latte.SPEC, latte.LatteModel, latte.build_tiny, "transformer"),
+    "cogvideox": Family(cogvideox.SPEC_2B, cogvideox.CogVideoXModel, cogvideox.build_tiny, "transformer"),
+    "cogvideox-5b": Family(
+        cogvideox.SPEC_5B, cogvideox.CogVideoXModel,
+        lambda seed: cogvideox.build_tiny(seed, rotary=True), "transformer",
+    ),
+}
+PAPER_FAMILIES = ("modelscope", "latte", "cogvideox")
+
+
+def get_family(name: str) -> Family:
+    try:
+        return FAMILIES[name.lower()]
+    except KeyError:
+        raise UnknownFamilyError(
+            f"unknown model family {name!r}; choose one of: {', '.join(FAMILIES)}"
+        ) from None
+
+
+def _pipeline_class(spec: FamilySpec):
+    import diffusers
+
+    return getattr(diffusers, spec.pipeline_class)
+
+
+def parse_source(family: str, source: str | Path) -> tuple[str, str]:
+    """-> ``("tiny", "")``, ``("hub", repo_id)`` or ``("path", folder)``."""
+    spec = get_family(family).spec
+    text = str(source)
+    if text == "tiny":
+        return "tiny", ""
+    if text == "hub":
+        return "hub", spec.hub_id
+    if text.startswith("hub:") and len(text) > 4:
+        return "hub", text[4:]
+    path = Path(text).expanduser()
+    if path.exists() or "/" in text or text.startswith("."):
+        return "path", str(path)
+    raise UnknownSourceError(
+        f"unknown source {text!r} for {family}: use 'tiny', 'hub', 'hub:<org/name>' or a local "
+        "folder holding a diffusers-format checkpoint"
+    )
+
+
+def load_model(
+    family: str,
+    source: str | Path = "tiny",
+    *,
+    device: str | torch.device = "cpu",
+    dtype: torch.dtype | None = None,
+    seed: int = 0,
+    vae_slicing: bool = False,
+    vae_tiling: bool = False,
+    cpu_offload: bool = False,
+) -> VideoModel:
+    """Load one family. ``seed`` sets tiny weights; the memory savers apply to real models.
+
+    ``dtype`` defaults to float32 for tiny models and on CPU, bfloat16 for real models on GPU.
+    ``cpu_offload`` moves each component to the GPU only while it runs (diffusers' model offload).
+    """
+    fam = get_family(family)
+    kind, where = parse_source(family, source)
+    device = torch.device(device)
+    if dtype is None:
+        dtype = torch.bfloat16 if (kind != "tiny" and device.type == "cuda") else torch.float32
+
+    if kind == "tiny":
+        components = fam.build_tiny(seed)
+        with _quiet_diffusers():
+            pipeline = _pipeline_class(fam.spec)(**components)
+            pipeline.to(device) if dtype == torch.float32 else pipeline.to(device=device, dtype=dtype)
+        label = "tiny"
+    else:
+        pipeline = _load_pipeline(fam.spec, kind, where, dtype)
+        label = f"hub:{where}" if kind == "hub" else where
+        if cpu_offload:
+            pipeline.enable_model_cpu_offload(device=device)
+        else:
+            pipeline.to(device)
+        if vae_slicing and hasattr(pipeline.vae, "enable_slicing"):
+            pipeline.vae.enable_slicing()
+        if vae_tiling and hasattr(pipeline.vae, "enable_tiling"):
+            pipeline.vae.enable_tiling()
+        _use_ddim(pipeline)
+
+    return fam.model_class(
+        spec=fam.spec, source=label, denoiser=getattr(pipeline, fam.denoiser_key),
+        vae=pipeline.vae, text_encoder=pipeline.text_encoder, tokenizer=pipeline.tokenizer,
+        scheduler=pipeline.scheduler, pipeline=pipeline, device=device, dtype=dtype,
+        seed=seed if kind == "tiny" else None,
+    )
+
+
+def _load_pipeline(spec: FamilySpec, kind: str, where: str, dtype: torch.dtype):
+    how_to = (
+        f"download it once on a machine with internet (`hf download {spec.hub_id} --local-dir DIR`) "
+        f"and pass --source DIR, or fill the Hugging Face cache (HF_HOME) with it"
+    )
+    if kind == "path":
+        folder = Path(where)
+        if not folder.is_dir():
+            raise WeightsNotFoundError(f"{spec.title} weights not found: folder {folder} does not exist; {how_to}")
+        if not (folder / "model_index.json").exists():
+            raise WeightsNotFoundError(
+                f"{folder} is not a diffusers checkpoint folder (no model_index.json) for {spec.title}; {how_to}"
+            )
+    try:
+        with _quiet_diffusers():
+            return _pipeline_class(spec).from_pretrained(where, torch_dtype=dtype)
+    except (OSError, ValueError, EnvironmentError) as err:
+        reason = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+        raise WeightsNotFoundError(
+            f"{spec.title} weights could not be loaded from {'hub id ' if kind == 'hub' else ''}"
+            f"{where!r} ({reason}); {how_to}"
+        ) from err
+
+
+@contextmanager
+def _quiet_diffusers():
+    """Hide diffusers' notice that TextToVideoSDPipeline is deprecated (we use only its parts)."""
+    from diffusers.utils import logging as dlogging
+
+    level = dlogging.get_verbosity()
+    dlogging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        dlogging.set_verbosity(level)
+
+
+def _use_ddim(pipeline) -> None:
+    """Sample with (deterministic) DDIM on the checkpoint's own schedule, as the paper does."""
+    from diffusers import CogVideoXDDIMScheduler, DDIMScheduler
+
+    target = CogVideoXDDIMScheduler if "CogVideoX" in type(pipeline).__name__ else DDIMScheduler
+    if not isinstance(pipeline.scheduler, target):
+        pipeline.scheduler = target.from_config(pipeline.scheduler.config)
+
+
+def weights_status(family: str) -> str:
+    """Whether the family's hub checkpoint is in the local Hugging Face cache (no network)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    spec = get_family(family).spec
+    found = try_to_load_from_cache(spec.hub_id, "model_index.json")
+    return "cached locally" if isinstance(found, str) else "not found locally (tiny only)"

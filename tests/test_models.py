@@ -1,0 +1,148 @@
+"""The three families behind one interface: sampling, latents, inventory, loading errors."""
+
+import re
+
+import numpy as np
+import pytest
+import torch
+
+from motionlib.errors import UnknownFamilyError, UnknownSourceError, WeightsNotFoundError
+from motionlib.models import FAMILIES, load_model, select
+from motionlib.sampling import ddim_schedule, denoise, generate, initial_noise
+from tests.conftest import tiny
+
+
+def _pipeline_latents(model, prompt, noise, num_frames, steps):
+    """The official diffusers pipeline's final latents from the same initial noise."""
+    d = model.defaults
+    kwargs = dict(
+        prompt=prompt, num_inference_steps=steps, guidance_scale=d.guidance_scale,
+        latents=noise.clone(), output_type="latent", height=d.height, width=d.width,
+    )
+    if model.family == "latte":
+        kwargs["video_length"] = num_frames
+    elif model.family.startswith("cogvideox"):
+        kwargs["num_frames"] = 17  # the 4k+1 frames behind 16 requested frames
+    else:
+        kwargs["num_frames"] = num_frames
+    frames = model.pipeline(**kwargs).frames
+    return (frames[0] if isinstance(frames, (list, tuple)) else frames).float()
+
+
+def test_ddim_loop_equals_official_pipeline(tiny_model):
+    prompt = "a rabbit is eating a watermelon"
+    d = tiny_model.defaults
+    noise = initial_noise(tiny_model, d.num_frames, d.height, d.width, seed=3)
+    ours = denoise(tiny_model, noise, tiny_model.encode_prompt(prompt), ddim_schedule(tiny_model, 8),
+                   d.guidance_scale)
+    ref = _pipeline_latents(tiny_model, prompt, noise, d.num_frames, 8)
+    scale = ref.abs().max()
+    assert ours.shape == ref.shape
+    assert (ours - ref).abs().max() <= 1e-4 * scale
+
+
+def test_full_sample_has_requested_frames_and_size(tiny_model):
+    sample = generate(tiny_model, "a man is skiing", seed=1, progress=False)
+    d = tiny_model.defaults
+    assert sample.video.shape == (d.num_frames, d.height, d.width, 3)
+    assert sample.video.dtype == np.uint8
+    again = generate(tiny_model, "a man is skiing", seed=1, progress=False)
+    other = generate(tiny_model, "a man is skiing", seed=2, progress=False)
+    assert np.array_equal(sample.video, again.video)  # seeded: reproducible
+    assert not np.array_equal(sample.video, other.video)  # and the seed matters
+
+
+@pytest.mark.parametrize("num_frames", [16, 9, 5])
+def test_encode_decode_round_trip_keeps_shapes(tiny_model, num_frames):
+    pixels = torch.rand(1, num_frames, 3, 64, 64) * 2 - 1
+    latents = tiny_model.encode_video(pixels)
+    assert tuple(latents.shape) == tiny_model.latent_shape(1, num_frames, 64, 64)
+    assert tiny_model.decode_latents(latents, num_frames).shape == pixels.shape
+
+
+def test_cogvideox_compresses_time_4x():
+    model = tiny("cogvideox")
+    assert [model.latent_frames(f) for f in (1, 5, 9, 13, 16, 17, 49)] == [1, 2, 3, 4, 5, 5, 13]
+
+
+def test_schedules_match_the_paper_families():
+    assert tiny("modelscope").prediction_type == "epsilon"
+    assert tiny("latte").prediction_type == "epsilon"
+    cog = tiny("cogvideox")
+    assert cog.prediction_type == "v_prediction"
+    assert cog.alphas_cumprod[999] == 0  # zero terminal SNR
+    assert cog.sampling_timesteps(50)[0] == 999 and tiny("modelscope").sampling_timesteps(50)[0] == 981
+    # CogVideoX-2b's alphas are shifted by snr_shift_scale=3 relative to the 5b (scale 1) schedule.
+    assert tiny("cogvideox").alphas_cumprod[500] < tiny("cogvideox-5b").alphas_cumprod[500]
+
+
+def test_modelscope_temporal_inventory_covers_every_temporal_transformer():
+    model = tiny("modelscope")
+    temporal = {p.attention for p in select(model.attention_projections(), "temporal")}
+    expected = {
+        f"{name}.transformer_blocks.0.{attn}"
+        for name, module in model.denoiser.named_modules()
+        if type(module).__name__ == "TransformerTemporalModel"
+        for attn in ("attn1", "attn2")
+    }
+    assert any(n.startswith("transformer_in.") for n in expected)
+    assert any(".temp_attentions." in n for n in expected)
+    assert temporal == expected
+    spatial = select(model.attention_projections(), "spatial")
+    assert spatial and all(".attentions." in p.module for p in spatial)
+    assert {p.kind for p in spatial if p.attention.endswith("attn2")} == {"cross"}
+
+
+def test_latte_and_cogvideox_inventories():
+    latte = tiny("latte").attention_projections()
+    temporal = select(latte, "temporal")
+    assert temporal and all(p.module.startswith("temporal_transformer_blocks.") for p in temporal)
+    blocks = {p.attention.split(".")[1] for p in temporal}
+    assert blocks == {str(i) for i in range(tiny("latte").denoiser.config.num_layers)}
+    assert all(re.match(r"transformer_blocks\.\d+\.attn[12]\.", p.module) for p in select(latte, "spatial"))
+
+    cog = tiny("cogvideox").attention_projections()
+    assert {p.group for p in cog} == {"joint"}
+    assert len(cog) == 4 * tiny("cogvideox").denoiser.config.num_layers
+    # Every inventoried name really is a Linear of the denoiser.
+    modules = dict(tiny("cogvideox").denoiser.named_modules())
+    assert all(isinstance(modules[p.module], torch.nn.Linear) for p in cog)
+
+
+def test_local_folder_source_loads_the_same_model(tmp_path):
+    tiny("latte").pipeline.save_pretrained(tmp_path / "latte")
+    loaded = load_model("latte", tmp_path / "latte")
+    assert loaded.source == str(tmp_path / "latte") and not loaded.is_tiny
+    assert loaded.defaults.height == 512  # real sources get the paper's settings
+    x = initial_noise(loaded, 16, 64, 64, seed=0)
+    a = tiny("latte").predict(x, 500, tiny("latte").encode_prompt("a dog"), 7.5)
+    b = loaded.predict(x, 500, loaded.encode_prompt("a dog"), 7.5)
+    assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_missing_hub_weights_give_a_clear_error(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(WeightsNotFoundError) as err:
+        load_model("modelscope", "hub")
+    message = str(err.value)
+    assert "damo-vilab/text-to-video-ms-1.7b" in message and "--source" in message
+    assert "\n" not in message
+
+
+def test_bad_sources_and_families(tmp_path):
+    with pytest.raises(UnknownFamilyError, match="modelscope, latte, cogvideox"):
+        load_model("sora")
+    with pytest.raises(UnknownSourceError, match="'tiny', 'hub'"):
+        load_model("latte", "random")
+    with pytest.raises(WeightsNotFoundError, match="does not exist"):
+        load_model("latte", tmp_path / "nowhere")
+    with pytest.raises(WeightsNotFoundError, match="model_index.json"):
+        load_model("latte", tmp_path)
+
+
+def test_every_family_has_paper_defaults():
+    paper = {name: fam.spec.paper for name, fam in FAMILIES.items()}
+    assert (paper["modelscope"].height, paper["latte"].height, paper["cogvideox"].height) == (256, 512, 480)
+    assert {p.num_frames for p in paper.values()} == {16}
+    assert (paper["modelscope"].guidance_scale, paper["latte"].guidance_scale,
+            paper["cogvideox"].guidance_scale) == (9.0, 7.5, 6.0)
