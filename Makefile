@@ -1,0 +1,38 @@
+# Two commands do all set-up (see README.md):
+#   make reproduce   the main job: every figure and table at the smoke profile, into figures/
+#   make test        the test suite (pytest + nbval on every notebook)
+# Each creates and fills .venv from requirements.lock first when it is missing or out of date.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(abspath $(VENV))/bin
+STAMP := $(VENV)/.motionlib-installed
+PROFILE ?= smoke
+# Notebook kernels and console scripts must come from the project environment.
+export PATH := $(BIN):$(PATH)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: reproduce test env lab clean-env
+
+reproduce: $(STAMP)
+	$(BIN)/motionlib reproduce --profile $(PROFILE)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+env: $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/python -m pip install -q jupyterlab==4.6.6 && $(BIN)/jupyter lab notebooks/
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "motionlib needs Python >= 3.11; run with PYTHON=python3.11 (or newer)"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
+	@touch $@
+
+clean-env:
+	rm -rf $(VENV)

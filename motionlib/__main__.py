@@ -1,0 +1,5 @@
+import sys
+
+from motionlib.cli import main
+
+sys.exit(main())

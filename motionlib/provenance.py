@@ -1,0 +1,91 @@
+"""Provenance records attached to every figure, table and video motionlib writes.
+
+A record says which model made a result (family, source, tiny or real), with what settings and
+seed, by which code (git commit) and packages. It is written as ``<stem>.provenance.json`` beside
+the output, and tiny-model results carry a label that says they are not the paper's results.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from motionlib import paths
+
+TINY_LABEL = "TINY RANDOM MODEL: pipeline check only, not a result of the paper's models"
+PACKAGES = ("motionlib", "torch", "diffusers", "transformers", "peft", "open_clip_torch", "numpy",
+            "pandas", "opencv-python-headless")
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def git_commit() -> str | None:
+    """HEAD of the checkout motionlib runs from, with ``-dirty`` if it has uncommitted changes."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=paths.REPO_ROOT, capture_output=True,
+                              text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=paths.REPO_ROOT, capture_output=True, text=True, timeout=10).stdout
+        return head + ("-dirty" if dirty.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def record(models: Any = (), *, settings: dict | None = None, seed: int | None = None,
+           what: str = "", **extra: Any) -> dict[str, Any]:
+    """A provenance record. ``models``: VideoModel(s) or plain dicts describing them."""
+    if not isinstance(models, (list, tuple)):
+        models = [models]
+    described = [m.describe() if hasattr(m, "describe") else dict(m) for m in models]
+    tiny = any(m.get("tiny_random_weights") for m in described)
+    return {
+        "what": what,
+        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "models": described,
+        "tiny_random_weights": tiny,
+        "label": TINY_LABEL if tiny else "",
+        "settings": settings or {},
+        "seed": seed,
+        "git_commit": git_commit(),
+        "packages": package_versions(),
+        **extra,
+    }
+
+
+def sidecar_path(output: str | Path) -> Path:
+    output = Path(output)
+    return output.with_name(output.stem + ".provenance.json")
+
+
+def write_sidecar(output: str | Path, rec: dict[str, Any]) -> Path:
+    """Write ``rec`` beside ``output`` (``fig.pdf`` -> ``fig.provenance.json``)."""
+    path = sidecar_path(output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(rec, indent=2, default=str) + "\n", encoding="utf-8")
+    return path
+
+
+def save_table(df: pd.DataFrame, path: str | Path, rec: dict[str, Any]) -> Path:
+    """Write ``df`` as CSV with its provenance sidecar; tiny results get a ``label`` column."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if rec.get("tiny_random_weights") and "label" not in df.columns:
+        df = df.assign(label=TINY_LABEL)
+    df.to_csv(path, index=False)
+    write_sidecar(path, rec)
+    return path

@@ -1,0 +1,121 @@
+"""The main job: run every notebook with papermill and say what ran, where it wrote, what failed.
+
+Profiles:
+
+- ``smoke``: each notebook at its stored defaults (tiny models, bundled clips; CPU, minutes).
+- ``paper``: each notebook once per paper family with ``notebooks/params/paper/<family>.yaml``
+  (real checkpoints; needs the weights and a GPU).
+
+Outputs go to ``<out>/<profile>/<run>/`` where ``<run>`` is the notebook stem (``-<family>`` for
+the paper profile): the executed notebook, its figures (PDF + PNG) and CSVs. A failed notebook is
+reported and the others still run; ``reproduce-summary.json`` lists every run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import yaml
+from tqdm.auto import tqdm
+
+from motionlib import paths
+from motionlib.errors import ParameterError
+from motionlib.models import PAPER_FAMILIES
+
+PROFILES = ("smoke", "paper")
+
+
+@dataclass
+class Run:
+    name: str
+    notebook: Path
+    out_dir: Path
+    parameters: dict
+    status: str = "pending"
+    seconds: float = 0.0
+    error: str = ""
+    outputs: int = 0
+
+
+def notebooks() -> list[Path]:
+    return sorted(p for p in paths.NOTEBOOKS_DIR.glob("*.ipynb") if not p.name.startswith("_"))
+
+
+def plan(profile: str = "smoke", only: list[str] | None = None, out: str | Path | None = None) -> list[Run]:
+    """The runs of a profile; ``only`` keeps notebooks whose stem contains one of the names."""
+    if profile not in PROFILES:
+        raise ParameterError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    root = Path(out).resolve() if out else paths.figures_dir()
+    found = notebooks()
+    if only:
+        found = [nb for nb in found if any(name in nb.stem for name in only)]
+        if not found:
+            names = ", ".join(nb.stem for nb in notebooks())
+            raise ParameterError(f"--only {' '.join(only)} matches no notebook; notebooks are: {names}")
+    runs = []
+    for nb in found:
+        if profile == "smoke":
+            runs.append(Run(nb.stem, nb, root / profile / nb.stem, {}))
+            continue
+        for family in PAPER_FAMILIES:
+            params = yaml.safe_load((paths.PARAMS_DIR / "paper" / f"{family}.yaml").read_text())
+            specific = paths.PARAMS_DIR / "paper" / f"{nb.stem}.yaml"
+            if specific.exists():
+                params.update(yaml.safe_load(specific.read_text()) or {})
+            runs.append(Run(f"{nb.stem}-{family}", nb, root / profile / f"{nb.stem}-{family}", params))
+    return runs
+
+
+def execute(run: Run) -> Run:
+    """Execute one notebook with papermill into ``run.out_dir``; never raises for notebook errors."""
+    import papermill
+
+    run.out_dir.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    env_path = os.environ.get("PATH", "")
+    # The kernel must be this interpreter's (the project venv), whatever PATH says.
+    os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env_path
+    try:
+        papermill.execute_notebook(
+            str(run.notebook), str(run.out_dir / run.notebook.name),
+            parameters={**run.parameters, "out_dir": str(run.out_dir)},
+            kernel_name="python3", progress_bar=False, cwd=str(run.out_dir),
+        )
+        run.status = "ok"
+    except Exception as err:  # a failing notebook must not stop the others
+        run.status = "failed"
+        run.error = str(err).strip().splitlines()[-1][:300] if str(err).strip() else type(err).__name__
+    finally:
+        os.environ["PATH"] = env_path
+    run.seconds = time.perf_counter() - start
+    run.outputs = sum(1 for p in run.out_dir.rglob("*") if p.is_file() and p.suffix != ".ipynb")
+    return run
+
+
+def reproduce(profile: str = "smoke", only: list[str] | None = None, out: str | Path | None = None) -> list[Run]:
+    runs = plan(profile, only, out)
+    bar = tqdm(runs, desc=f"reproduce ({profile})", unit="notebook")
+    for run in bar:
+        bar.set_postfix_str(run.name)
+        execute(run)
+        tqdm.write(f"  {run.status:6s} {run.name} ({run.seconds:.0f} s, {run.outputs} files)")
+    if runs:
+        summary = runs[0].out_dir.parent / "reproduce-summary.json"
+        rows = [{**asdict(r), "notebook": str(r.notebook), "out_dir": str(r.out_dir)} for r in runs]
+        summary.write_text(json.dumps(rows, indent=2) + "\n")
+    return runs
+
+
+def print_summary(runs: list[Run]) -> None:
+    failed = [r for r in runs if r.status != "ok"]
+    root = runs[0].out_dir.parent if runs else "-"
+    print(f"\n{len(runs) - len(failed)} of {len(runs)} notebooks ran; outputs under {root}")
+    for r in runs:
+        print(f"  {r.status:6s} {r.seconds:6.1f} s  {r.name:28s} {r.outputs:3d} files  {r.out_dir}")
+    for r in failed:
+        print(f"FAILED {r.name}: {r.error}\n  see the executed notebook {r.out_dir / r.notebook.name}")
