@@ -62,3 +62,10 @@ def threshold(curve: pd.DataFrame, x: str = "clip_change", y: str = "flow_simila
     dist[~front] = np.inf
     best = np.flatnonzero(dist == dist.min())
     return int(curve[tau].to_numpy()[best].max())
+
+
+def tradeoff(aggregated: pd.DataFrame, tau_end: int = 0) -> tuple[pd.DataFrame, int]:
+    """The trade-off curve at fixed ``tau_end`` (rows per tau_start, with a ``pareto`` column) and tau*."""
+    curve = aggregated[aggregated["tau_end"] == tau_end].sort_values("tau_start").reset_index(drop=True)
+    curve["pareto"] = pareto_front(curve["clip_change"], curve["flow_similarity"])
+    return curve, threshold(curve)

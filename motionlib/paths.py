@@ -5,6 +5,8 @@ move the writable locations:
 
 - ``MOTIONLIB_FIGURES``: where figures, CSVs and executed notebooks go (default ``<repo>/figures``).
 - ``MOTIONLIB_CACHE``: where cached results and built tokenizers go (default ``<repo>/.cache``).
+- ``MOTIONLIB_TGVE``: the unpacked LOVEU-TGVE-2023 dataset (official layout), used by the paper
+  parameter files when a notebook's ``tgve_root`` is not given.
 """
 
 from __future__ import annotations
@@ -40,3 +42,9 @@ def output_dir(name: str, root: str | os.PathLike | None = None) -> Path:
     path = Path(root) if root else figures_dir() / name
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def tgve_root() -> Path | None:
+    """The LOVEU-TGVE-2023 folder from ``MOTIONLIB_TGVE``, or None when it is not set."""
+    root = os.environ.get("MOTIONLIB_TGVE")
+    return Path(root).resolve() if root else None

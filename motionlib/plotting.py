@@ -78,3 +78,53 @@ def frame_rows(videos: Sequence[np.ndarray], labels: Sequence[str], num_frames: 
     for ax, video, label in zip(axes[:, 0], videos, labels):
         frame_strip(ax, video, num_frames, label)
     return fig
+
+
+def window_heatmap(ax, table, value: str, cmap: str = "cividis", label: str | None = None):
+    """Heatmap of ``value`` over (tau_start rows, tau_end columns) from tidy ``table`` rows.
+
+    Cells without a window (tau_end >= tau_start) stay blank; each cell is annotated. Returns the
+    image (for a colorbar). ``cividis`` is perceptually uniform and colour-blind safe.
+    """
+    grid = table.pivot_table(index="tau_start", columns="tau_end", values=value, aggfunc="mean")
+    grid = grid.sort_index(ascending=False).sort_index(axis=1)
+    image = ax.imshow(np.ma.masked_invalid(grid.to_numpy(float)), cmap=cmap, aspect="auto")
+    ax.set_xticks(range(grid.shape[1]), [str(c) for c in grid.columns], rotation=90)
+    ax.set_yticks(range(grid.shape[0]), [str(r) for r in grid.index])
+    ax.set_xlabel(r"$\tau_{end}$")
+    ax.set_ylabel(r"$\tau_{start}$")
+    ax.set_title(label or value)
+    if grid.shape[0] <= 12:
+        lo, hi = np.nanmin(grid.to_numpy(float)), np.nanmax(grid.to_numpy(float))
+        for (i, j), v in np.ndenumerate(grid.to_numpy(float)):
+            if np.isfinite(v):
+                dark = (v - lo) / ((hi - lo) or 1.0) < 0.5
+                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=4.5,
+                        color="white" if dark else "black")
+    return image
+
+
+def tradeoff_curve(ax, curve, tau_star: int | None = None, color: str = PALETTE[0], label: str | None = None):
+    """CLIP change (x) against flow similarity (y) per tau_start, with 95% intervals if present.
+
+    ``curve`` has columns tau_start, clip_change, flow_similarity, optionally ``*_lo``/``*_hi`` and
+    a boolean ``pareto``; the Pareto frontier is drawn as a line and ``tau_star`` circled.
+    """
+    curve = curve.sort_values("clip_change")
+    x, y = curve["clip_change"].to_numpy(float), curve["flow_similarity"].to_numpy(float)
+    if "clip_change_lo" in curve:
+        xerr = [x - curve["clip_change_lo"], curve["clip_change_hi"] - x]
+        yerr = [y - curve["flow_similarity_lo"], curve["flow_similarity_hi"] - y]
+        ax.errorbar(x, y, xerr=xerr, yerr=yerr, fmt="none", ecolor=color, alpha=0.4, lw=0.6)
+    ax.scatter(x, y, s=10, color=color, label=label, zorder=3)
+    if "pareto" in curve:
+        front = curve[curve["pareto"]]
+        ax.plot(front["clip_change"], front["flow_similarity"], color=color, lw=1, zorder=2)
+    for tau, xi, yi in zip(curve["tau_start"], x, y):
+        ax.annotate(str(int(tau)), (xi, yi), xytext=(2, 2), textcoords="offset points", fontsize=5)
+    if tau_star is not None:
+        star = curve[curve["tau_start"] == tau_star]
+        ax.scatter(star["clip_change"], star["flow_similarity"], s=60, facecolors="none",
+                   edgecolors=PALETTE[3], lw=1.2, zorder=4, label=rf"$\tau^*$ = {tau_star}")
+    ax.set_xlabel("CLIP score change (appearance edit)")
+    ax.set_ylabel("flow similarity (motion kept)")

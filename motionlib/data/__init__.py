@@ -9,6 +9,7 @@ from motionlib.data.datasets import (
     TGVE_SUBSETS,
     VideoItem,
     bundled_dataset,
+    find_video,
     load_tgve,
     make_tgve_miniature,
     read_tgve_csv,
@@ -27,7 +28,7 @@ from motionlib.data.video_io import (
 )
 
 __all__ = [
-    "EDIT_KINDS", "TGVE_CSV", "TGVE_SUBSETS", "VideoItem", "bundled_dataset", "count_frames",
+    "EDIT_KINDS", "TGVE_CSV", "TGVE_SUBSETS", "VideoItem", "bundled_dataset", "count_frames", "find_video",
     "from_model_pixels", "load_tgve", "make_tgve_miniature", "read_tgve_csv", "read_video",
     "resize_center_crop", "sample_indices", "select_videos", "tgve_manifest", "to_model_pixels",
     "write_frame_grid", "write_video",

@@ -169,8 +169,13 @@ def select_videos(videos: str | list[str] = "bundled", tgve_root: str | os.PathL
     """The videos a notebook parameter names.
 
     - ``"bundled"``: the shipped clips; a list of bundled clip names picks some of them.
-    - with ``tgve_root``: ``"all"`` or a list of TGVE video names (optionally within ``subset``).
+    - with ``tgve_root`` (default: ``$MOTIONLIB_TGVE``): ``"all"`` or a list of TGVE video names
+      (optionally within ``subset``).
     """
+    tgve_root = tgve_root or paths.tgve_root()
+    if videos == "all" and not tgve_root:
+        raise DatasetError("videos='all' means the 76 TGVE videos: pass tgve_root or set MOTIONLIB_TGVE "
+                           "to the unpacked LOVEU-TGVE-2023 folder")
     if tgve_root:
         return load_tgve(tgve_root, subset, None if videos in ("all", "bundled") else list(videos))
     items = bundled_dataset()
@@ -183,6 +188,20 @@ def select_videos(videos: str | list[str] = "bundled", tgve_root: str | os.PathL
         raise DatasetError(f"unknown bundled clips {unknown}; bundled: {sorted(by_name)} "
                            "(or set tgve_root to a LOVEU-TGVE-2023 folder)")
     return [by_name[n] for n in names]
+
+
+def find_video(video: str | os.PathLike, tgve_root: str | os.PathLike | None = None) -> VideoItem:
+    """One video by bundled name, TGVE name (with ``tgve_root``), or path (captions then empty)."""
+    if tgve_root:
+        return load_tgve(tgve_root, videos=[str(video)])[0]
+    bundled = {item.name: item for item in bundled_dataset()}
+    if str(video) in bundled:
+        return bundled[str(video)]
+    path = Path(video)
+    if not path.exists():
+        raise DatasetError(f"{video!r} is neither a bundled clip ({', '.join(bundled)}) nor an existing "
+                           "file or frame folder")
+    return VideoItem(name=path.stem, caption="", path=path)
 
 
 def make_tgve_miniature(root: str | os.PathLike, per_subset: int = 2, num_frames: int = 8,

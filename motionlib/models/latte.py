@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 
+from motionlib.errors import ParameterError
 from motionlib.models.base import FamilyDefaults, FamilySpec, PromptEmbeds, VideoModel
 from motionlib.models.tiny import encode_per_frame, seeded, tiny_frame_vae, tiny_t5_encoder
 
@@ -41,6 +42,10 @@ class LatteModel(VideoModel):
         return video.permute(0, 2, 1, 3, 4).float()[:, :num_frames]
 
     def _denoise(self, latents, t, embeds):
+        frames = self.denoiser.config.video_length
+        if latents.shape[2] != frames:
+            raise ParameterError(f"Latte's temporal position embedding covers exactly {frames} frames; "
+                                 f"got {latents.shape[2]}: use num_frames={frames}")
         out = self.denoiser(
             hidden_states=latents, encoder_hidden_states=embeds, timestep=t,
             enable_temporal_attentions=True, return_dict=False,

@@ -1,0 +1,185 @@
+"""The Fig. 1-2 experiment for one video: invert with ``c``, resample every prompt window with ``c'``,
+score each result against the original.
+
+For a video ``x0`` with caption ``c`` and edited caption ``c'``:
+
+1. read ``x0`` at the model's resolution and encode it; DDIM-invert it with ``c``
+   (:mod:`motionlib.inversion`);
+2. resample every window of the grid from the inverted noise (:func:`motionlib.sweep.sweep`);
+3. decode each result ``x''`` and score it: ``clip_change = CLIP(x'', c') - CLIP(x0, c')`` and
+   ``flow_similarity(x0, x'')`` (:mod:`motionlib.metrics`).
+
+Inverted noise, every window's latents and every window's scores are cached under a key of all
+settings and the video's content hash (:mod:`motionlib.cache`), so an interrupted sweep resumes with
+the windows it has not finished and a finished one is read back, not recomputed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from motionlib.cache import ResultCache, cache_key, content_hash
+from motionlib.data import from_model_pixels, read_video, to_model_pixels
+from motionlib.inversion import invert, invertible_steps
+from motionlib.models.base import VideoModel
+from motionlib.sweep import shared_evaluations, sweep
+from motionlib.windows import PromptWindow, grid_windows
+
+CACHE_VERSION = 1  # bump when the computation changes, so old entries are not read
+FLOW_METRIC = "lucas-kanade-v1"  # bump when flow_similarity's definition or defaults change
+
+
+@dataclass(frozen=True)
+class SweepSettings:
+    """Settings of one sweep; ``None`` means the model family's default."""
+
+    num_steps: int | None = None
+    grid: int = 100  # window grid interval in timesteps (100: the paper's 55 windows)
+    guidance_scale: float | None = None  # classifier-free guidance while resampling
+    inversion_guidance: float = 1.0  # 1: conditional on c, no CFG (the paper's inversion)
+    fixed_point_iters: int = 0  # 0: plain DDIM inversion (see motionlib.inversion)
+    relaxation: float = 1.0
+    num_frames: int | None = None
+    height: int | None = None
+    width: int | None = None
+    batch_size: int = 8
+
+    def resolve(self, model: VideoModel) -> SweepSettings:
+        d = model.defaults
+        return SweepSettings(
+            num_steps=self.num_steps or d.num_steps, grid=self.grid,
+            guidance_scale=d.guidance_scale if self.guidance_scale is None else self.guidance_scale,
+            inversion_guidance=self.inversion_guidance, fixed_point_iters=self.fixed_point_iters,
+            relaxation=self.relaxation, num_frames=self.num_frames or d.num_frames,
+            height=self.height or d.height, width=self.width or d.width, batch_size=self.batch_size,
+        )
+
+
+@dataclass
+class SweepResult:
+    """Tidy rows (one per window), denoiser evaluation counts, and decoded videos if asked for."""
+
+    rows: pd.DataFrame
+    counts: dict
+    source_video: np.ndarray
+    videos: dict[PromptWindow, np.ndarray] = field(default_factory=dict)
+
+
+def _decode(model: VideoModel, latents: torch.Tensor, num_frames: int) -> np.ndarray:
+    with torch.no_grad():
+        return from_model_pixels(model.decode_latents(latents.to(model.device), num_frames))
+
+
+def _window_name(w: PromptWindow) -> str:
+    return f"w{w.tau_start:04d}-{w.tau_end:04d}"
+
+
+def run_sweep(
+    model: VideoModel,
+    video: str | Path | np.ndarray,
+    caption: str,
+    edit: str,
+    scorer,
+    *,
+    name: str = "",
+    edit_kind: str = "object",
+    settings: SweepSettings = SweepSettings(),
+    windows: list[PromptWindow] | None = None,
+    cache: bool = True,
+    keep_videos: bool = False,
+    progress: bool = True,
+) -> SweepResult:
+    """Sweep ``windows`` (default: the whole grid) for one video; see the module doc.
+
+    ``video`` is a path (read at the model's resolution) or an ``(F, H, W, 3)`` uint8 array.
+    ``scorer`` is a :class:`motionlib.metrics.ClipScorer`.
+    """
+    from motionlib.metrics import flow_similarity
+
+    s = settings.resolve(model)
+    if isinstance(video, np.ndarray):
+        x0 = video
+    else:
+        x0 = read_video(video, s.num_frames, (s.height, s.width))
+        name = name or Path(video).stem
+    windows = windows if windows is not None else grid_windows(s.grid)
+    store = ResultCache("sweep", {
+        "version": CACHE_VERSION, "model": model.describe(), "video_sha": content_hash(x0),
+        "caption": caption, "edit": edit, **asdict(s),
+    }, enabled=cache)
+    steps = invertible_steps(model, s.num_steps)
+    cond, edited = model.encode_prompt(caption), model.encode_prompt(edit)
+
+    noise = (store.load_tensors("inversion") or {}).get("noise")
+    if noise is None:
+        latents = model.encode_video(to_model_pixels(x0))
+        noise = invert(model, latents, cond, s.num_steps, guidance_scale=s.inversion_guidance,
+                       fixed_point_iters=s.fixed_point_iters, relaxation=s.relaxation,
+                       progress=progress).noise
+        store.save_tensors("inversion", {"noise": noise})
+
+    finals = {w: t["latents"] for w in windows if (t := store.load_tensors(_window_name(w)))}
+    todo = [w for w in windows if w not in finals]
+    counts = {"evaluations": 0, "passes": 0, "naive": len(windows) * len(steps),
+              "shared_formula": shared_evaluations(windows, steps), "steps": len(steps),
+              "windows": len(windows), "windows_from_cache": len(finals)}
+    if todo:
+        def save(group):
+            for w, lat in group.items():
+                store.save_tensors(_window_name(w), {"latents": lat})
+
+        computed, run_counts = sweep(model, noise, steps, cond, edited, todo, s.guidance_scale,
+                                     batch_size=s.batch_size, on_group=save, progress=progress)
+        finals.update(computed)
+        counts.update(evaluations=run_counts["evaluations"], passes=run_counts["passes"])
+
+    score_key = "scores-" + cache_key({"clip": scorer.describe(), "flow": FLOW_METRIC})
+    scores = store.load_json(score_key) or {}
+    source_clip = scorer.score(x0, edit)
+    rows, videos = [], {}
+    for w in tqdm(windows, desc="scoring", disable=not progress, leave=False):
+        key = _window_name(w)
+        if key not in scores or keep_videos:
+            x2 = _decode(model, finals[w], s.num_frames)
+            if keep_videos:
+                videos[w] = x2
+        if key not in scores:
+            scores[key] = {"clip_edit": scorer.score(x2, edit), "flow_similarity": flow_similarity(x0, x2)}
+            store.save_json(score_key, scores)
+        k_s, k_e = w.step_range(steps)
+        rows.append({
+            "model": model.family, "source": model.source, "video": name, "edit_kind": edit_kind,
+            "tau_start": w.tau_start, "tau_end": w.tau_end, "edit_steps": k_e - k_s,
+            "clip_change": scores[key]["clip_edit"] - source_clip, "clip_edit": scores[key]["clip_edit"],
+            "clip_source": source_clip, "flow_similarity": scores[key]["flow_similarity"],
+            "num_steps": s.num_steps, "guidance_scale": s.guidance_scale, "caption": caption, "edit": edit,
+        })
+    return SweepResult(pd.DataFrame(rows), counts, x0, videos)
+
+
+def settings_record(settings: SweepSettings, model: VideoModel) -> dict:
+    """The resolved settings as a plain dict, for provenance records."""
+    return asdict(settings.resolve(model))
+
+
+def run_videos(model: VideoModel, items, scorer, *, edit_kind: str = "object",
+               settings: SweepSettings = SweepSettings(), cache: bool = True,
+               progress: bool = True) -> tuple[pd.DataFrame, list[dict]]:
+    """:func:`run_sweep` over dataset ``items`` (``VideoItem``) with their ``edit_kind`` captions.
+
+    Returns all rows and each video's evaluation counts. Each finished video stays cached, so a
+    stopped run over many videos resumes at the video (and window) where it stopped.
+    """
+    rows, counts = [], []
+    for item in tqdm(items, desc=f"{model.family} videos", disable=not progress):
+        result = run_sweep(model, item.path, item.caption, item.edit(edit_kind), scorer, name=item.name,
+                           edit_kind=edit_kind, settings=settings, cache=cache, progress=progress)
+        rows.append(result.rows)
+        counts.append({"video": item.name, **result.counts})
+    return pd.concat(rows, ignore_index=True), counts

@@ -1,0 +1,99 @@
+"""The Fig. 2 study for one video: tidy rows, caching, and resuming an interrupted sweep."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from motionlib import cache as cache_module
+from motionlib.cli import main
+from motionlib.data import bundled_dataset, read_video, write_video
+from motionlib.metrics import tiny_clip_scorer
+from motionlib.resampling import SweepSettings, run_sweep
+
+from conftest import tiny
+
+SETTINGS = SweepSettings(num_steps=6, grid=250, num_frames=9, height=32, width=32)
+
+
+@pytest.fixture
+def clip_path(tmp_path):
+    """A real clip that is not one of the bundled files (re-encoded, 20 frames at 48x48)."""
+    item = bundled_dataset()[1]
+    return write_video(tmp_path / "skier.mp4", read_video(item.path, 20, (48, 48)))
+
+
+def test_rows_are_tidy_and_metrics_finite(clip_path):
+    result = run_sweep(tiny("cogvideox"), clip_path, "a man is skiing", "a robot is skiing",
+                       tiny_clip_scorer(), settings=SETTINGS, cache=False, progress=False)
+    rows = result.rows
+    assert len(rows) == 10 and rows["video"].eq("skier").all()
+    assert {"model", "video", "tau_start", "tau_end", "clip_change", "flow_similarity"} <= set(rows)
+    assert np.isfinite(rows[["clip_change", "flow_similarity"]].to_numpy()).all()
+    assert rows["flow_similarity"].between(-1, 1).all()
+    np.testing.assert_allclose(rows["clip_change"], rows["clip_edit"] - rows["clip_source"])
+    assert result.counts["evaluations"] == result.counts["shared_formula"] < result.counts["naive"]
+
+
+def test_interrupted_sweep_resumes_without_recomputing(clip_path, tmp_path, monkeypatch):
+    monkeypatch.setenv("MOTIONLIB_CACHE", str(tmp_path / "cache"))
+    model, scorer = tiny("cogvideox"), tiny_clip_scorer()
+    args = (model, clip_path, "a man is skiing", "a robot is skiing", scorer)
+    reference = run_sweep(*args, settings=SETTINGS, cache=False, progress=False).rows
+
+    saves = {"n": 0}
+    original = cache_module.ResultCache.save_tensors
+
+    def interrupting(self, name, tensors):
+        original(self, name, tensors)
+        saves["n"] += 1
+        if saves["n"] == 4:  # the inversion and three windows are on disk
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cache_module.ResultCache, "save_tensors", interrupting)
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(*args, settings=SETTINGS, progress=False)
+    monkeypatch.setattr(cache_module.ResultCache, "save_tensors", original)
+
+    resumed = run_sweep(*args, settings=SETTINGS, progress=False)
+    assert resumed.counts["windows_from_cache"] >= 3
+    assert 0 < resumed.counts["evaluations"] < reference_evaluations(model, clip_path, scorer)
+    pd.testing.assert_frame_equal(resumed.rows, reference, rtol=1e-4)
+
+    again = run_sweep(*args, settings=SETTINGS, progress=False)
+    assert again.counts["evaluations"] == 0 and again.counts["windows_from_cache"] == 10
+    pd.testing.assert_frame_equal(again.rows, resumed.rows)
+
+
+def reference_evaluations(model, clip_path, scorer):
+    return run_sweep(model, clip_path, "a man is skiing", "a robot is skiing", scorer,
+                     settings=SETTINGS, cache=False, progress=False).counts["evaluations"]
+
+
+def test_cache_key_changes_with_the_video_content(clip_path, tmp_path, monkeypatch):
+    monkeypatch.setenv("MOTIONLIB_CACHE", str(tmp_path / "cache"))
+    model, scorer = tiny("cogvideox"), tiny_clip_scorer()
+    run_sweep(model, clip_path, "a", "b", scorer, settings=SETTINGS, progress=False)
+    flipped = write_video(tmp_path / "flipped.mp4", read_video(clip_path, None)[:, :, ::-1].copy())
+    other = run_sweep(model, flipped, "a", "b", scorer, settings=SETTINGS, progress=False)
+    assert other.counts["windows_from_cache"] == 0 and other.counts["evaluations"] > 0
+
+
+def test_cli_sweep_writes_55_rows(clip_path, tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = ["sweep", "--model", "latte", "--video", str(clip_path), "--caption", "a man is skiing",
+            "--edit", "a robot is skiing", "--steps", "10", "--out", str(out)]
+    assert main(argv) == 0
+    rows = pd.read_csv(out / "sweep.csv")
+    assert len(rows) == 55 and rows["flow_similarity"].between(-1, 1).all()
+    assert np.isfinite(rows["clip_change"]).all() and rows["label"].str.contains("TINY").all()
+    assert (out / "sweep.provenance.json").exists()
+    assert main(argv) == 0  # a second run reads every window back
+    assert "55 windows from cache" in capsys.readouterr().out
+    pd.testing.assert_frame_equal(pd.read_csv(out / "sweep.csv"), rows)
+
+
+def test_cli_sweep_on_a_missing_video_is_one_line(tmp_path, capsys):
+    argv = ["sweep", "--model", "latte", "--video", str(tmp_path / "none.mp4"), "--caption", "a",
+            "--edit", "b", "--out", str(tmp_path)]
+    assert main(argv) == 2
+    assert "video not found" in capsys.readouterr().err
