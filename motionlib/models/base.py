@@ -88,6 +88,12 @@ class VideoModel:
     dtype: torch.dtype = torch.float32
     seed: int | None = None  # tiny models: the seed of their random weights
 
+    def __post_init__(self):
+        # Inference weights are frozen: only an attached motion adapter trains. (It also keeps the
+        # numerics fixed: on CPU some kernels differ in the last bits with requires_grad on or off.)
+        for module in (self.denoiser, self.vae, self.text_encoder):
+            module.requires_grad_(False)
+
     # ----------------------------------------------------------------- description
     @property
     def family(self) -> str:

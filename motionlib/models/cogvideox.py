@@ -32,6 +32,7 @@ def padded_frames(num_frames: int) -> int:
 
 
 class CogVideoXModel(VideoModel):
+    @torch.no_grad()
     def encode_prompt(self, prompt: str, negative_prompt: str = "") -> PromptEmbeds:
         cond, uncond = self.pipeline.encode_prompt(
             prompt, negative_prompt=negative_prompt, do_classifier_free_guidance=True,

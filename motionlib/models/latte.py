@@ -25,6 +25,7 @@ SPEC = FamilySpec(
 
 
 class LatteModel(VideoModel):
+    @torch.no_grad()
     def encode_prompt(self, prompt: str, negative_prompt: str = "") -> PromptEmbeds:
         cond, uncond = self.pipeline.encode_prompt(
             prompt, do_classifier_free_guidance=True, negative_prompt=negative_prompt,

@@ -19,6 +19,7 @@ SPEC = FamilySpec(
 
 
 class ModelScopeModel(VideoModel):
+    @torch.no_grad()
     def encode_prompt(self, prompt: str, negative_prompt: str = "") -> PromptEmbeds:
         cond, uncond = self.pipeline.encode_prompt(
             prompt, self.device, 1, True, negative_prompt=negative_prompt
