@@ -46,6 +46,19 @@ def notebooks() -> list[Path]:
     return sorted(p for p in paths.NOTEBOOKS_DIR.glob("*.ipynb") if not p.name.startswith("_"))
 
 
+def notebook_parameters(notebook: Path) -> dict:
+    """The stored defaults of a notebook's ``parameters``-tagged cell (plain literal assignments)."""
+    import ast
+
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    if len(cells) != 1:
+        raise ParameterError(f"{notebook.name} must have exactly one cell tagged 'parameters'")
+    return {node.targets[0].id: ast.literal_eval(node.value) for node in ast.parse(cells[0].source).body}
+
+
 def plan(profile: str = "smoke", only: list[str] | None = None, out: str | Path | None = None) -> list[Run]:
     """The runs of a profile; ``only`` keeps notebooks whose stem contains one of the names."""
     if profile not in PROFILES:
@@ -62,11 +75,14 @@ def plan(profile: str = "smoke", only: list[str] | None = None, out: str | Path 
         if profile == "smoke":
             runs.append(Run(nb.stem, nb, root / profile / nb.stem, {}))
             continue
+        specific = paths.PARAMS_DIR / "paper" / f"{nb.stem}.yaml"
+        extra = (yaml.safe_load(specific.read_text()) or {}) if specific.exists() else {}
+        if "family" not in notebook_parameters(nb):  # no model (the user study): one run
+            runs.append(Run(nb.stem, nb, root / profile / nb.stem, extra))
+            continue
         for family in PAPER_FAMILIES:
             params = yaml.safe_load((paths.PARAMS_DIR / "paper" / f"{family}.yaml").read_text())
-            specific = paths.PARAMS_DIR / "paper" / f"{nb.stem}.yaml"
-            if specific.exists():
-                params.update(yaml.safe_load(specific.read_text()) or {})
+            params.update(extra)
             runs.append(Run(f"{nb.stem}-{family}", nb, root / profile / f"{nb.stem}-{family}", params))
     return runs
 

@@ -47,6 +47,7 @@ def test_paper_profile_plans_each_notebook_per_family():
     runs = plan("paper", only=["00_tour"])
     assert [r.name for r in runs] == ["00_tour-modelscope", "00_tour-latte", "00_tour-cogvideox"]
     assert runs[1].parameters["height"] == 512 and runs[1].parameters["source"] == "hub"
+    assert [r.name for r in plan("paper", only=["tab5_user_study"])] == ["tab5_user_study"]  # no model
     with pytest.raises(ParameterError):
         plan("fast")
 

@@ -1,26 +1,13 @@
 """Notebooks are stored clean and parameterised, and paper parameter files fit their parameters."""
 
-import ast
-
 import nbformat
 import pytest
 import yaml
 
 from motionlib import paths
-from motionlib.reproduce import notebooks
+from motionlib.reproduce import notebook_parameters, notebooks
 
 NOTEBOOKS = notebooks()
-
-
-def _parameters(nb) -> dict:
-    cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
-    assert len(cells) == 1, "exactly one cell must be tagged 'parameters'"
-    tree = ast.parse(cells[0].source)
-    names = {}
-    for node in tree.body:
-        assert isinstance(node, ast.Assign), "the parameters cell holds plain assignments only"
-        names[node.targets[0].id] = ast.literal_eval(node.value)
-    return names
 
 
 def test_there_are_notebooks():
@@ -34,13 +21,13 @@ def test_notebook_is_clean_and_parameterised(path):
     for cell in nb.cells:
         if cell.cell_type == "code":
             assert not cell.outputs and cell.execution_count is None, "store notebooks without outputs"
-    params = _parameters(nb)
+    params = notebook_parameters(path)
     assert "out_dir" in params and params["out_dir"] is None  # reproduce sets it
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_paper_parameter_files_only_set_known_parameters(path):
-    params = _parameters(nbformat.read(path, as_version=4))
+    params = notebook_parameters(path)
     specific = paths.PARAMS_DIR / "paper" / f"{path.stem}.yaml"
     extra = yaml.safe_load(specific.read_text()) if specific.exists() else {}
     if "family" not in params:
