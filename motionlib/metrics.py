@@ -423,3 +423,18 @@ def tiny_pick_scorer(seed: int = 0, device: str = "cpu") -> PickScorer:
         model.to(device).eval(), FramePreprocess(32), clip_tokenizer(), torch.device(device),
         TINY_LABEL, "motionlib clip_tokenizer(), 32 px",
     )
+
+
+def pick_scorer(spec: str = "auto", model=None, device: str = "cpu") -> PickScorer:
+    """The PickScore named by ``spec`` (the notebooks' ``pick`` setting).
+
+    ``"auto"``: tiny if ``model`` is tiny, else PickScore_v1; ``"tiny"``: :func:`tiny_pick_scorer`;
+    ``"none"`` is not accepted here (callers skip PickScore themselves); otherwise ``MODEL[:PROCESSOR]``
+    hub ids or folders for :func:`load_pick_scorer`.
+    """
+    if spec == "tiny" or (spec == "auto" and model is not None and model.is_tiny):
+        return tiny_pick_scorer(seed=0, device=device)
+    if spec == "auto":
+        return load_pick_scorer(device=device)
+    name, _, processor = spec.partition(":")
+    return load_pick_scorer(name, processor or "laion/CLIP-ViT-H-14-laion2B-s32B-b79K", device)

@@ -1,0 +1,222 @@
+"""The customization evaluation of Tab. 1-4: videos x methods x edit prompts x samples, scored.
+
+For each video and each :class:`Method` (a name and its :class:`~motionlib.customize.CustomizeSettings`):
+
+1. train the motion adapter on the video with its caption, or read it back from the cache
+   (``<cache>/adapters/<key>``; an interrupted training resumes from its checkpoint);
+2. for each edit prompt of the video (its TGVE edit captions) draw ``num_samples`` samples with the
+   adapter on at ``t >= tau`` (sample ``i`` uses seed ``seed + i`` for every method, so methods are
+   compared on the same noise);
+3. score every sample: text alignment (CLIP score against the prompt), temporal consistency
+   (consecutive frames, the paper; and all pairs, TGVE) and PickScore.
+
+One tidy row per (video, method, edit kind, sample). Adapters, sampled videos and scores are cached
+under keys of everything that changes them, so a stopped evaluation resumes where it stopped and a
+finished one is read back, not recomputed; methods with equal settings share one adapter (a rank or a
+projection subset trained for one table is not trained again for another).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from motionlib import analysis, paths
+from motionlib.cache import ResultCache, cache_key, content_hash
+from motionlib.customize import CustomizeSettings, MotionAdapter, generate_customized, load_adapter, train
+from motionlib.data import EDIT_KINDS, read_video
+from motionlib.errors import ParameterError
+from motionlib.metrics import clip_score, temporal_consistency
+from motionlib.models.base import VideoModel
+
+CACHE_VERSION = 1  # bump when sampling or scoring changes, so old entries are not read
+METRICS = ("text_alignment", "temporal_consistency", "temporal_consistency_all_pairs", "pick_score")
+
+
+@dataclass(frozen=True)
+class Method:
+    """One row of a table: ``name`` and the customization that makes it (``tau = 1000``: base model)."""
+
+    name: str
+    settings: CustomizeSettings = CustomizeSettings()
+
+
+def tau_methods(taus, **settings) -> list[Method]:
+    """Tab. 1's rows: one method per ``tau`` (``"tau=700"``; 1000 is the base model, 0 all timesteps)."""
+    return [Method(f"tau={t}", CustomizeSettings(tau=int(t), **settings)) for t in taus]
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    """How methods are sampled and scored; ``None`` means the model family's default."""
+
+    edit_kinds: tuple[str, ...] = EDIT_KINDS  # the paper: all four TGVE edits per video
+    num_samples: int = 4  # per edit prompt (the paper: 4)
+    seed: int = 0  # sample i of every prompt and method starts from the noise of seed + i
+    num_steps: int | None = None
+    guidance_scale: float | None = None
+    num_frames: int | None = None  # of the reference video read for training and the samples
+    height: int | None = None
+    width: int | None = None
+
+    def __post_init__(self):
+        unknown = set(self.edit_kinds) - set(EDIT_KINDS)
+        if unknown or not self.edit_kinds:
+            raise ParameterError(f"edit_kinds must be a non-empty subset of {', '.join(EDIT_KINDS)}, "
+                                 f"got {list(self.edit_kinds)}")
+        if not (isinstance(self.num_samples, int) and self.num_samples >= 1):
+            raise ParameterError(f"num_samples must be an integer >= 1, got {self.num_samples!r}")
+
+    def resolve(self, model: VideoModel) -> EvalSettings:
+        d = model.defaults
+        return EvalSettings(
+            tuple(self.edit_kinds), self.num_samples, self.seed, self.num_steps or d.num_steps,
+            d.guidance_scale if self.guidance_scale is None else self.guidance_scale,
+            self.num_frames or d.num_frames, self.height or d.height, self.width or d.width,
+        )
+
+
+@dataclass
+class EvalResult:
+    rows: pd.DataFrame  # one row per (video, method, edit kind, sample)
+    videos: dict = field(default_factory=dict)  # (video, method, edit kind, sample) -> (F, H, W, 3) uint8
+
+
+def adapter_dir(model: VideoModel, video: np.ndarray, caption: str, settings: CustomizeSettings) -> Path:
+    """Where the adapter of (model, video, caption, resolved settings) lives in the cache."""
+    key = cache_key({"model": model.describe(), "video_sha": content_hash(video), "caption": caption,
+                     "settings": asdict(settings.resolved(model))})
+    return paths.cache_dir() / "adapters" / key
+
+
+def customized_adapter(model: VideoModel, video: np.ndarray, caption: str, settings: CustomizeSettings,
+                       *, cache: bool = True, progress: bool = True) -> tuple[MotionAdapter, dict]:
+    """The trained adapter attached to ``model``: read from the cache, or trained (and cached).
+
+    Returns the adapter and its ``adapter.json`` record. ``adapter.remove()`` takes it off again.
+    """
+    import json
+
+    folder = adapter_dir(model, video, caption, settings) if cache else None
+    if folder is not None and (folder / "adapter.json").exists() and (folder / "adapter.safetensors").exists():
+        return load_adapter(model, folder), json.loads((folder / "adapter.json").read_text())
+    result = train(model, video, caption, settings, folder, progress=progress)
+    return result.adapter, result.record
+
+
+def _scores(video: np.ndarray, prompt: str, clip, pick) -> dict[str, float]:
+    out = {
+        "text_alignment": clip_score(clip, video, prompt),
+        "temporal_consistency": temporal_consistency(clip, video, "consecutive"),
+        "temporal_consistency_all_pairs": temporal_consistency(clip, video, "all_pairs"),
+        "pick_score": pick.score(video, prompt) if pick is not None else float("nan"),
+    }
+    return out
+
+
+def evaluate(
+    model: VideoModel,
+    items,
+    methods: list[Method],
+    clip,
+    pick=None,
+    settings: EvalSettings = EvalSettings(),
+    *,
+    cache: bool = True,
+    keep_videos: bool = False,
+    progress: bool = True,
+) -> EvalResult:
+    """Evaluate ``methods`` on dataset ``items`` (:class:`~motionlib.data.VideoItem`); see the module doc.
+
+    ``clip``: a :class:`~motionlib.metrics.ClipScorer` (text alignment, temporal consistency);
+    ``pick``: a :class:`~motionlib.metrics.PickScorer` or ``None`` (PickScore left as NaN).
+    ``model`` must carry no adapter; each method's adapter is attached and removed again.
+    """
+    if not methods:
+        raise ParameterError("no methods to evaluate; give at least one Method (e.g. tau_methods([700]))")
+    names = [m.name for m in methods]
+    if len(set(names)) != len(names):
+        raise ParameterError(f"method names must be distinct, got {names}")
+    s = settings.resolve(model)
+    scorer_key = cache_key({"clip": clip.describe(), "pick": pick.describe() if pick else None})
+    rows, videos = [], {}
+    bar = tqdm(total=len(items) * len(methods), desc=f"{model.family} customization", disable=not progress)
+    for item in items:
+        reference = read_video(item.path, s.num_frames, (s.height, s.width))
+        for method in methods:
+            bar.set_postfix_str(f"{item.name} / {method.name}")
+            adapter, record = customized_adapter(model, reference, item.caption, method.settings,
+                                                 cache=cache, progress=progress)
+            try:
+                rows += _method_rows(model, item, reference, method, adapter, record, clip, pick, s,
+                                     scorer_key, cache, keep_videos, videos, progress)
+            finally:
+                adapter.remove()
+            bar.update()
+    bar.close()
+    return EvalResult(pd.DataFrame(rows), videos)
+
+
+def _method_rows(model, item, reference, method, adapter, record, clip, pick, s: EvalSettings,
+                 scorer_key, cache, keep_videos, videos, progress) -> list[dict]:
+    tau = adapter.settings.tau
+    store = ResultCache("customized-samples", {
+        "version": CACHE_VERSION, "model": model.describe(), "adapter": record.get("settings"),
+        "video_sha": record["video_hash"], "num_steps": s.num_steps,
+        "guidance_scale": s.guidance_scale, "num_frames": s.num_frames, "height": s.height, "width": s.width,
+    }, enabled=cache)
+    scores = store.load_json(f"scores-{scorer_key}") or {}
+    rows = []
+    for kind in s.edit_kinds:
+        prompt = item.edit(kind)
+        for i in range(s.num_samples):
+            seed = s.seed + i
+            name = f"sample-{cache_key({'prompt': prompt, 'seed': seed})}"
+            key = f"{kind}/{seed}/{prompt}"
+            video = None
+            if key not in scores or keep_videos:
+                stored = store.load_tensors(name)
+                if stored is not None:
+                    video = stored["video"].numpy()
+                else:
+                    video = generate_customized(
+                        model, adapter, prompt, tau=tau, seeds=[seed], num_frames=s.num_frames,
+                        height=s.height, width=s.width, num_steps=s.num_steps,
+                        guidance_scale=s.guidance_scale, progress=False)[0].video
+                    store.save_tensors(name, {"video": torch.from_numpy(np.ascontiguousarray(video))})
+            if key not in scores:
+                scores[key] = _scores(video, prompt, clip, pick)
+                store.save_json(f"scores-{scorer_key}", scores)
+            if keep_videos:
+                videos[(item.name, method.name, kind, i)] = video
+            rs = record["settings"]
+            rows.append({
+                "model": model.family, "source": model.source, "video": item.name, "method": method.name,
+                "tau": tau, "mode": record["mode"], "group": rs["group"], "projections": rs["projections"],
+                "rank": rs["rank"],
+                "trainable_parameters": 0 if record["mode"] == "base" else record["trainable_parameters"],
+                "train_steps": record["steps"], "edit_kind": kind, "prompt": prompt, "sample": i,
+                "seed": seed, **scores[key],
+            })
+    return rows
+
+
+def summarize(rows: pd.DataFrame, by: tuple[str, ...] = ("model", "method"), n_boot: int = 2000,
+              seed: int = 0) -> pd.DataFrame:
+    """Mean of each metric per ``by`` group with 95% bootstrap intervals resampling videos.
+
+    Samples and prompts are first averaged within each video, so every video weighs the same.
+    """
+    by = list(by)
+    extra = [c for c in ("tau", "mode", "projections", "rank", "trainable_parameters") if c in rows and c not in by]
+    per_video = rows.groupby(by + extra + ["video"], sort=False, dropna=False)[list(METRICS)].mean().reset_index()
+    table = analysis.aggregate(per_video, by + extra, list(METRICS), n_boot=n_boot, seed=seed)
+    order = {name: i for i, name in enumerate(rows["method"].drop_duplicates())} if "method" in by else {}
+    if order:
+        table = table.sort_values("method", key=lambda c: c.map(order), kind="stable").reset_index(drop=True)
+    return table

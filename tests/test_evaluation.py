@@ -1,0 +1,113 @@
+"""Customization evaluation: shared adapters, resumable cache, base rows equal plain sampling, tables."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import motionlib.evaluation as evaluation
+from motionlib.customize import CustomizeSettings
+from motionlib.data import bundled_dataset
+from motionlib.errors import ParameterError
+from motionlib.evaluation import EvalSettings, Method, evaluate, summarize, tau_methods
+from motionlib.metrics import clip_score, temporal_consistency, tiny_clip_scorer, tiny_pick_scorer
+from motionlib.models import load_model
+from motionlib.sampling import generate
+from motionlib.tables import PAPER_TAB1, PAPER_TAUS, beside_paper, to_latex, to_markdown
+
+FAMILY = "cogvideox"
+SMALL = dict(num_frames=9, height=32, width=32)
+
+
+def settings(**kwargs):
+    return EvalSettings(edit_kinds=("object",), num_samples=2, num_steps=6, **SMALL, **kwargs)
+
+
+def methods():
+    small = dict(train_steps=3, **SMALL)
+    return [Method("base", CustomizeSettings(tau=1000, **small)),
+            Method("ours", CustomizeSettings(tau=700, **small)),
+            Method("ours again", CustomizeSettings(tau=700, **small)),  # same settings: same adapter
+            Method("vo", CustomizeSettings(tau=700, projections="vo", **small))]
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("MOTIONLIB_CACHE", str(tmp_path))
+    return tmp_path
+
+
+def test_evaluation_shares_adapters_resumes_and_leaves_the_model_clean(cache, monkeypatch):
+    model = load_model(FAMILY, "tiny", seed=0)
+    items = bundled_dataset()[:1]
+    clip, pick = tiny_clip_scorer(), tiny_pick_scorer()
+    trained = []
+    original_train = evaluation.train
+    monkeypatch.setattr(evaluation, "train", lambda *a, **k: trained.append(a[3].tau) or original_train(*a, **k))
+    first = evaluate(model, items, methods(), clip, pick, settings(), progress=False).rows
+    assert len(first) == 4 * 2 and trained == [1000, 700, 700]  # "ours again" reused "ours"'s adapter
+    assert len(list((cache / "adapters").iterdir())) == 3
+    # The model is the base model again: no peft wrappers, nothing trainable.
+    assert not any("lora" in n for n, _ in model.denoiser.named_parameters())
+    assert not any(p.requires_grad for p in model.denoiser.parameters())
+    ours, again = (first[first.method == m].reset_index(drop=True) for m in ("ours", "ours again"))
+    pd.testing.assert_frame_equal(ours.drop(columns="method"), again.drop(columns="method"))
+    # A finished evaluation is read back: nothing is trained or sampled again.
+    monkeypatch.setattr(evaluation, "train", lambda *a, **k: pytest.fail("trained again"))
+    monkeypatch.setattr(evaluation, "generate_customized", lambda *a, **k: pytest.fail("sampled again"))
+    second = evaluate(model, items, methods(), clip, pick, settings(), progress=False).rows
+    pd.testing.assert_frame_equal(first, second)
+    counts = first.groupby("method")["trainable_parameters"].first()
+    assert counts["base"] == 0 and counts["vo"] * 2 == counts["ours"]
+
+
+def test_base_rows_are_plain_sampling_scored_by_hand(cache):
+    model = load_model(FAMILY, "tiny", seed=0)
+    item = bundled_dataset()[1]
+    clip = tiny_clip_scorer()
+    result = evaluate(model, [item], methods()[:2], clip, None, settings(seed=5), keep_videos=True,
+                      progress=False)
+    rows = result.rows.set_index(["method", "sample"])
+    for i in range(2):
+        video = generate(model, item.edit("object"), seed=5 + i, num_steps=6, progress=False, **SMALL).video
+        assert np.array_equal(result.videos[(item.name, "base", "object", i)], video)
+        row = rows.loc[("base", i)]
+        assert row["seed"] == 5 + i and np.isnan(row["pick_score"])
+        assert row["text_alignment"] == pytest.approx(clip_score(clip, video, item.edit("object")))
+        assert row["temporal_consistency"] == pytest.approx(temporal_consistency(clip, video))
+    # The trained adapter changes the samples (it is applied at the early steps).
+    assert not np.array_equal(result.videos[(item.name, "ours", "object", 0)],
+                              result.videos[(item.name, "base", "object", 0)])
+
+
+def test_summary_weighs_every_video_equally():
+    rows = pd.DataFrame({"model": "m", "method": "ours", "video": ["a", "a", "a", "b"],
+                         "text_alignment": [1.0, 2.0, 3.0, 10.0], "temporal_consistency": 1.0,
+                         "temporal_consistency_all_pairs": 1.0, "pick_score": np.nan})
+    table = summarize(rows, n_boot=200)
+    assert table.loc[0, "text_alignment"] == pytest.approx((2.0 + 10.0) / 2)  # not the row mean 4
+    assert table.loc[0, "text_alignment_lo"] >= 2.0 and table.loc[0, "text_alignment_hi"] <= 10.0
+    assert table.loc[0, "n_videos"] == 2
+
+
+def test_bad_methods_are_refused():
+    model = load_model(FAMILY, "tiny", seed=0)
+    with pytest.raises(ParameterError, match="distinct"):
+        evaluate(model, [], [Method("a"), Method("a")], None)
+    with pytest.raises(ParameterError, match="edit_kinds"):
+        EvalSettings(edit_kinds=("colour",))
+
+
+def test_tables_put_ours_beside_the_paper():
+    assert PAPER_TAUS["latte"] == [1000, 750, 700, 650, 0] and PAPER_TAUS["cogvideox"][1] == 950
+    ours = pd.DataFrame({"tau": [700, 123]})
+    for m in ("text_alignment", "temporal_consistency", "pick_score"):
+        ours[m], ours[m + "_lo"], ours[m + "_hi"] = [1.0, 2.0], [0.5, 1.5], [1.5, 2.5]
+    table = beside_paper(ours, PAPER_TAB1["modelscope"], "tau")
+    assert table["tau"].tolist() == ["700", "123", "1000", "750", "650", "0"]
+    row = table.set_index("tau").loc["700"]
+    assert row["Text Align. (ours)"] == "1.00 [0.50, 1.50]" and row["Text Align. (paper)"] == "28.16"
+    assert table.set_index("tau").loc["123", "PickScore (paper)"] == "-"
+    assert table.set_index("tau").loc["1000", "PickScore (ours)"] == "-"
+    markdown = to_markdown(table, "caption")
+    assert markdown.count("\n|") == 1 + len(table) and markdown.rstrip().endswith("caption")
+    assert r"{\scriptsize [0.50, 1.50]}" in to_latex(table, "100% & more") and r"100\% \& more" in to_latex(table, "100% & more")
