@@ -61,3 +61,44 @@ def test_reproduce_runs_a_notebook_and_reports(tmp_path):
         assert (out / name).exists(), name
     summary = json.loads((tmp_path / "smoke" / "reproduce-summary.json").read_text())
     assert summary[0]["status"] == "ok"
+
+
+@pytest.fixture(scope="module")
+def outside_clip(tmp_path_factory):
+    """A real clip that is not in the repository: a bundled one reversed, cropped, as a gif."""
+    from motionlib.data import bundled_dataset, write_video
+
+    frames = read_video(bundled_dataset()[2].path, num_frames=20, size=(72, 96))[::-1]
+    return write_video(tmp_path_factory.mktemp("clip") / "walk.gif", frames)
+
+
+@pytest.mark.parametrize("family", ["modelscope", "latte", "cogvideox"])
+def test_customize_then_generate_on_an_outside_clip(family, outside_clip, tmp_path, capsys):
+    adapter = tmp_path / "adapter"
+    assert main(["customize", "--model", family, "--video", str(outside_clip), "--caption", "a person walks",
+                 "--tau", "700", "--steps", "3", "--out", str(adapter)]) == 0
+    record = json.loads((adapter / "adapter.json").read_text())
+    assert record["settings"]["tau"] == 700 and record["steps"] == 3 and record["mode"] == "lora"
+    assert (adapter / "adapter.safetensors").exists() and "3 steps" in capsys.readouterr().out
+    # Run again: the finished run is resumed at its last checkpoint, not retrained.
+    assert main(["customize", "--model", family, "--video", str(outside_clip), "--caption", "a person walks",
+                 "--tau", "700", "--steps", "3", "--out", str(adapter)]) == 0
+    assert "resumed at step 3" in capsys.readouterr().out
+    out = tmp_path / "videos"
+    assert main(["generate", "--model", family, "--adapter", str(adapter), "--prompt", "a robot walks",
+                 "--samples", "2", "--seed", "7", "--out", str(out)]) == 0
+    videos = sorted(out.glob("*.mp4"))
+    assert [v.name for v in videos] == ["sample0_seed7.mp4", "sample1_seed8.mp4"]
+    first, second = (read_video(v) for v in videos)
+    assert len(first) == 16 and not (first == second).all()  # distinct seeds, distinct samples
+    meta = json.loads((out / "sample0_seed7.provenance.json").read_text())
+    assert meta["settings"]["tau"] == 700 and meta["tiny_random_weights"]
+
+
+def test_generate_refuses_an_adapter_of_another_family(outside_clip, tmp_path, capsys):
+    adapter = tmp_path / "adapter"
+    assert main(["customize", "--model", "latte", "--video", str(outside_clip), "--caption", "a person walks",
+                 "--steps", "1", "--out", str(adapter)]) == 0
+    assert main(["generate", "--model", "cogvideox", "--adapter", str(adapter), "--prompt", "x",
+                 "--out", str(tmp_path / "v")]) == 2
+    assert "trained on latte" in capsys.readouterr().err
