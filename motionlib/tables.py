@@ -123,3 +123,30 @@ def write_table(table: pd.DataFrame, out_dir: str | Path, stem: str, caption: st
     files["tex"].write_text(to_latex(table, caption, f"tab:{stem}"), encoding="utf-8")
     files["csv"] = provenance.save_table(table, out_dir / f"{stem}.csv", rec)  # + <stem>.provenance.json
     return files
+
+
+def comparison(ours: pd.DataFrame, paper_ours: pd.DataFrame | None = None,
+               metrics: tuple[str, ...] = tuple(METRIC_NAMES)) -> pd.DataFrame:
+    """Tab. 2's layout: the prior methods as the paper cites them, then ours as computed.
+
+    ``ours``: :func:`motionlib.evaluation.summarize` rows (``method`` names them); ``paper_ours``:
+    the paper's published numbers for the same rows (``method`` + metrics), shown as such.
+    """
+    rows = [{"Method": r["method"], **{METRIC_NAMES[m]: _value(r[m]) for m in metrics},
+             "Source": "cited (paper's Tab. 2)"} for _, r in PAPER_TAB2.iterrows()]
+    for _, r in ours.iterrows():
+        rows.append({"Method": r["method"], **{METRIC_NAMES[m]: (
+            "-" if np.isnan(r[m]) else f"{r[m]:.2f} [{r[m + '_lo']:.2f}, {r[m + '_hi']:.2f}]") for m in metrics},
+            "Source": "computed here"})
+    if paper_ours is not None:
+        rows += [{"Method": r["method"], **{METRIC_NAMES[m]: _value(r[m]) for m in metrics},
+                  "Source": "paper (Tab. 1 row)"} for _, r in paper_ours.iterrows()]
+    return pd.DataFrame(rows)
+
+
+def paper_ours(family: str, tau: int, name: str) -> pd.DataFrame | None:
+    """The paper's Tab. 1 row of ``family`` at ``tau`` as a one-row frame named ``name`` (or None)."""
+    table = PAPER_TAB1.get(family)
+    if table is None or tau not in set(table["tau"]):
+        return None
+    return table[table["tau"] == tau].drop(columns="tau").assign(method=name)

@@ -111,3 +111,16 @@ def test_tables_put_ours_beside_the_paper():
     markdown = to_markdown(table, "caption")
     assert markdown.count("\n|") == 1 + len(table) and markdown.rstrip().endswith("caption")
     assert r"{\scriptsize [0.50, 1.50]}" in to_latex(table, "100% & more") and r"100\% \& more" in to_latex(table, "100% & more")
+
+
+def test_comparison_lists_cited_rows_then_ours():
+    from motionlib.tables import PAPER_TAB2, comparison, paper_ours
+
+    ours = pd.DataFrame({"method": ["Ours (latte)"]})
+    for m in ("text_alignment", "temporal_consistency", "pick_score"):
+        ours[m], ours[m + "_lo"], ours[m + "_hi"] = [1.0], [0.5], [1.5]
+    table = comparison(ours, paper_ours("latte", 700, "Ours (latte)"))
+    assert len(table) == len(PAPER_TAB2) + 2
+    assert table["Source"].tolist()[-2:] == ["computed here", "paper (Tab. 1 row)"]
+    assert table.set_index("Method").loc["Gen-1", "PickScore"] == "-"
+    assert table.iloc[-1]["Text Align."] == "31.96" and paper_ours("cogvideox-5b", 950, "x") is None
