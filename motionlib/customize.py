@@ -246,6 +246,8 @@ class MotionAdapter:
                 parent, _, child = name.rpartition(".")
                 layer = denoiser.get_submodule(name)
                 setattr(denoiser.get_submodule(parent) if parent else denoiser, child, layer.base_layer)
+            if hasattr(denoiser, "peft_config"):  # peft's record of injected adapters
+                del denoiser.peft_config
         for p in self._live.values():
             p.requires_grad_(False)
         self._live, self._layers = {}, []
@@ -525,3 +527,20 @@ def generate_customized(
                 pixels = model.decode_latents(x, settings["num_frames"])
             samples.append(Sample(from_model_pixels(pixels[0].cpu()), x.cpu(), dict(settings, seed=seed)))
     return samples
+
+
+# ---------------------------------------------------------------------------------------- ablations
+def projection_subsets() -> list[str]:
+    """The 15 non-empty subsets of ``"qkvo"`` (Tab. 3's ablation), by size, then in q < k < v < o order:
+    ``"q", "k", "v", "o", "qk", "qv", ..., "kvo", "qkvo"``."""
+    from itertools import combinations
+
+    return ["".join(c) for n in range(1, 5) for c in combinations("qkvo", n)]
+
+
+def subset_label(projections: str) -> str:
+    """The display name of a projection subset: its letters upper case in Q, K, V, O order
+    (``"vo"`` -> ``"VO"``, ``"ok"`` -> ``"KO"``)."""
+    if not (isinstance(projections, str) and projections and set(projections.lower()) <= set("qkvo")):
+        raise ParameterError(f"projections must be letters from 'qkvo' (e.g. 'qkvo' or 'vo'), got {projections!r}")
+    return "".join(p.upper() for p in "qkvo" if p in projections.lower())

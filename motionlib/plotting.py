@@ -128,3 +128,60 @@ def tradeoff_curve(ax, curve, tau_star: int | None = None, color: str = PALETTE[
                    edgecolors=PALETTE[3], lw=1.2, zorder=4, label=rf"$\tau^*$ = {tau_star}")
     ax.set_xlabel("CLIP score change (appearance edit)")
     ax.set_ylabel("flow similarity (motion kept)")
+
+
+def _word_key(word: str) -> str:
+    """A word as compared between prompts: lower case, without surrounding punctuation."""
+    return word.strip(".,;:!?\"'()[]{}").lower()
+
+
+def highlighted_words(caption: str, edit: str) -> list[tuple[str, bool]]:
+    """The words of ``edit`` (split on whitespace, punctuation kept), each with ``True`` where it is
+    new: not part of the original ``caption``, as the paper highlights edited words (Fig. 4-6).
+
+    Words are compared case-insensitively without surrounding punctuation, by a word-level diff
+    (:class:`difflib.SequenceMatcher`): a word counts as kept only where it lines up with the
+    caption's word sequence, so a caption word that reappears inside an inserted phrase
+    (the "a" of "... in a park") is highlighted with the phrase.
+    """
+    from difflib import SequenceMatcher
+
+    words = edit.split()
+    new = [True] * len(words)
+    matcher = SequenceMatcher(None, [_word_key(w) for w in caption.split()], [_word_key(w) for w in words],
+                              autojunk=False)
+    for block in matcher.get_matching_blocks():
+        for j in range(block.b, block.b + block.size):
+            new[j] = False
+    return [(w, n) for w, n in zip(words, new)]
+
+
+def draw_highlighted(ax, words: Sequence[tuple[str, bool]], x: float = 0.0, y: float = 1.0, *,
+                     fontsize: float = 6.5, color: str = "#000000", highlight: str = PALETTE[3],
+                     max_chars: int = 110, align: str = "left"):
+    """Write ``words`` (:func:`highlighted_words`) on ``ax`` at axes fraction ``(x, y)``: highlighted
+    words bold in ``highlight``, the others plain in ``color``; lines wrap at ``max_chars``.
+
+    The text's bottom-left corner (``align="left"``) or bottom centre (``"center"``) sits at
+    ``(x, y)``, so ``y = 1`` puts it just above the axes. Returns the artist.
+    """
+    from matplotlib.offsetbox import AnnotationBbox, HPacker, TextArea, VPacker
+
+    lines, line, used = [], [], 0
+    for word, new in words:
+        if line and used + 1 + len(word) > max_chars:
+            lines.append(line)
+            line, used = [], 0
+        line.append((word, new))
+        used += len(word) + (1 if used else 0)
+    if line:
+        lines.append(line)
+    sep = fontsize * 0.28
+    rows = [HPacker(children=[TextArea(w, textprops=dict(
+        fontsize=fontsize, color=highlight if new else color, fontweight="bold" if new else "normal"))
+        for w, new in ln], sep=sep, pad=0, align="baseline") for ln in lines]
+    box = VPacker(children=rows, sep=fontsize * 0.2, pad=0, align=align)
+    artist = AnnotationBbox(box, (x, y), xycoords="axes fraction", frameon=False, pad=0.1,
+                            box_alignment=(0.0 if align == "left" else 0.5, 0.0), annotation_clip=False)
+    ax.add_artist(artist)
+    return artist
