@@ -74,7 +74,8 @@ def frame_rows(videos: Sequence[np.ndarray], labels: Sequence[str], num_frames: 
     w = ONE_COLUMN_IN if width == "one" else TWO_COLUMN_IN
     h, fw = videos[0].shape[1:3]
     row_h = w * 0.8 / num_frames * h / fw
-    fig, axes = plt.subplots(len(videos), 1, figsize=(w, row_h * len(videos) + 0.2), squeeze=False)
+    fig, axes = plt.subplots(len(videos), 1, figsize=(w, row_h * len(videos) * 1.08 + 0.1), squeeze=False,
+                             gridspec_kw=dict(hspace=0.08, top=0.99, bottom=0.01))
     for ax, video, label in zip(axes[:, 0], videos, labels):
         frame_strip(ax, video, num_frames, label)
     return fig
@@ -185,3 +186,50 @@ def draw_highlighted(ax, words: Sequence[tuple[str, bool]], x: float = 0.0, y: f
                             box_alignment=(0.0 if align == "left" else 0.5, 0.0), annotation_clip=False)
     ax.add_artist(artist)
     return artist
+
+
+def gallery(blocks: Sequence[dict], columns: Sequence[str], num_frames: int = 8):
+    """Fig. 5-6's layout; returns the figure.
+
+    Each block is one reference video and its edits: ``{"reference": video, "caption": str,
+    "rows": [(kind, edit_prompt, [video or None per column]), ...]}``; videos are uint8
+    ``(F, H, W, 3)``. The reference strip carries its caption, each edit row its prompt with the
+    edited words highlighted (:func:`highlighted_words`); ``columns`` name the methods (the first is
+    labelled on the left, the others head their columns); a ``None`` video shows "missing".
+    """
+    ncols = len(columns)
+    nrows = sum(1 + len(b["rows"]) for b in blocks)
+    height, width = blocks[0]["reference"].shape[1:3]
+    strip_w = TWO_COLUMN_IN / ncols
+    strip_h = strip_w * height / (width * num_frames)
+    label_h = 0.2  # inches above each strip for its prompt
+    fig_h = nrows * (strip_h + label_h)
+    fig = plt.figure(figsize=(TWO_COLUMN_IN, fig_h))
+    grid = fig.add_gridspec(nrows, ncols, hspace=label_h / strip_h, wspace=0.04, left=0.03, right=1,
+                            top=1 - label_h / fig_h, bottom=0)
+    row = 0
+    for block in blocks:
+        ax = fig.add_subplot(grid[row, 0])
+        frame_strip(ax, block["reference"], num_frames)
+        ax.set_ylabel("Reference", fontsize=6)
+        draw_highlighted(ax, [(w, False) for w in block["caption"].split()], color="#444444")
+        for col, name in enumerate(columns[1:], start=1):
+            head = fig.add_subplot(grid[row, col])
+            head.axis("off")
+            head.text(0.5, 0.05, name, ha="center", va="bottom", fontsize=7, fontweight="bold",
+                      transform=head.transAxes)
+        row += 1
+        for kind, prompt, videos in block["rows"]:
+            for col, video in enumerate(videos):
+                ax = fig.add_subplot(grid[row, col])
+                if video is None:
+                    ax.set_xticks([]), ax.set_yticks([])
+                    ax.text(0.5, 0.5, "missing", ha="center", va="center", fontsize=6, color="#888888",
+                            transform=ax.transAxes)
+                else:
+                    frame_strip(ax, video, num_frames)
+                if col == 0:
+                    ax.set_ylabel(columns[0], fontsize=6)
+                    draw_highlighted(ax, [(f"({kind})", False)] + highlighted_words(block["caption"], prompt))
+            row += 1
+    return fig

@@ -127,3 +127,17 @@ def test_bad_inputs_give_clear_errors(tmp_path):
         select_videos(["no-such-clip"])
     with pytest.raises(DatasetError, match="unknown edit kind"):
         bundled_dataset()[0].edit("colour")
+
+
+def test_method_outputs_are_found_by_name_and_a_missing_folder_is_an_error(tmp_path):
+    from motionlib.data import read_method_output, write_video
+    from motionlib.errors import DatasetError
+
+    frames = np.zeros((6, 16, 16, 3), np.uint8)
+    frames[:, :, :8] = 200
+    write_video(tmp_path / "car-turn__object.mp4", frames)
+    found = read_method_output(tmp_path, "car-turn", "object", 4, (16, 16))
+    assert found.shape == (4, 16, 16, 3) and found[:, :, :6].mean() > 150 and found[:, :, 10:].mean() < 50
+    assert read_method_output(tmp_path, "car-turn", "style", 4, (16, 16)) is None
+    with pytest.raises(DatasetError, match="no folder"):
+        read_method_output(tmp_path / "nope", "car-turn", "object", 4, 16)

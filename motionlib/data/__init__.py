@@ -12,6 +12,7 @@ from motionlib.data.datasets import (
     find_video,
     load_tgve,
     make_tgve_miniature,
+    read_method_output,
     read_tgve_csv,
     select_videos,
     tgve_manifest,
@@ -29,7 +30,7 @@ from motionlib.data.video_io import (
 
 __all__ = [
     "EDIT_KINDS", "TGVE_CSV", "TGVE_SUBSETS", "VideoItem", "bundled_dataset", "count_frames", "find_video",
-    "from_model_pixels", "load_tgve", "make_tgve_miniature", "read_tgve_csv", "read_video",
+    "from_model_pixels", "load_tgve", "make_tgve_miniature", "read_method_output", "read_tgve_csv", "read_video",
     "resize_center_crop", "sample_indices", "select_videos", "tgve_manifest", "to_model_pixels",
     "write_frame_grid", "write_video",
 ]

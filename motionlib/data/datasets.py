@@ -231,3 +231,22 @@ def make_tgve_miniature(root: str | os.PathLike, per_subset: int = 2, num_frames
     with open(root / TGVE_CSV, "w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows(lines)
     return root
+
+
+def read_method_output(folder: str | os.PathLike, video: str, edit_kind: str, num_frames: int | None,
+                       size: int | tuple[int, int] | None) -> np.ndarray | None:
+    """Another method's result for (``video``, ``edit_kind``) from ``folder``, or ``None`` if absent.
+
+    Naming: ``<folder>/<video>__<edit_kind>.mp4`` (or ``.gif``, or a folder of frames of that name);
+    read like :func:`~motionlib.data.read_video` at ``num_frames`` and ``size``.
+    """
+    from motionlib.data.video_io import read_video
+
+    if not Path(folder).is_dir():
+        raise DatasetError(f"no folder {folder} of another method's outputs; give a folder holding "
+                           "<video>__<edit_kind>.mp4 files (or remove it from baselines)")
+    for candidate in (Path(folder) / f"{video}__{edit_kind}.mp4", Path(folder) / f"{video}__{edit_kind}.gif",
+                      Path(folder) / f"{video}__{edit_kind}"):
+        if candidate.exists():
+            return read_video(candidate, num_frames, size)
+    return None
