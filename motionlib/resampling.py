@@ -31,7 +31,7 @@ from motionlib.models.base import VideoModel
 from motionlib.sweep import shared_evaluations, sweep
 from motionlib.windows import PromptWindow, grid_windows
 
-CACHE_VERSION = 1  # bump when the computation changes, so old entries are not read
+CACHE_VERSION = 2  # bump when the computation changes, so old entries are not read
 FLOW_METRIC = "lucas-kanade-v1"  # bump when flow_similarity's definition or defaults change
 
 

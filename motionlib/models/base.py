@@ -167,7 +167,9 @@ class VideoModel:
         raise NotImplementedError
 
     def decode_latents(self, latents: torch.Tensor, num_frames: int) -> torch.Tensor:
-        """Latents -> ``(B, num_frames, 3, H, W)`` float32 in about [-1, 1]."""
+        """Latents -> ``(B, num_frames, 3, H, W)`` float32 in about [-1, 1].
+
+        Implementations decode a contiguous copy, so the result does not depend on memory layout."""
         raise NotImplementedError
 
     def _denoise(self, latents: torch.Tensor, t: torch.Tensor, embeds: torch.Tensor) -> torch.Tensor:
@@ -193,7 +195,9 @@ class VideoModel:
     def predict_with_grad(self, latents, t, embeds: PromptEmbeds, guidance_scale: float = 1.0):
         """As :meth:`predict` but keeps the autograd graph (used by training)."""
         batch = latents.shape[0]
-        latents = latents.to(self.device, self.dtype)
+        # Contiguous, so the result does not depend on the input's memory layout (VAE latents and
+        # DDIM states can come channels-last; CPU kernels differ in the last bits between layouts).
+        latents = latents.to(self.device, self.dtype).contiguous()
         if guidance_scale > 1.0:
             both = embeds.expand(batch)
             x = torch.cat([latents, latents])

@@ -39,7 +39,7 @@ class LatteModel(VideoModel):
 
     @torch.no_grad()
     def decode_latents(self, latents: torch.Tensor, num_frames: int) -> torch.Tensor:
-        video = self.pipeline.decode_latents(latents.to(self.vae.dtype), latents.shape[2])
+        video = self.pipeline.decode_latents(latents.to(self.vae.dtype).contiguous(), latents.shape[2])
         return video.permute(0, 2, 1, 3, 4).float()[:, :num_frames]
 
     def _denoise(self, latents, t, embeds):

@@ -32,7 +32,7 @@ class ModelScopeModel(VideoModel):
 
     @torch.no_grad()
     def decode_latents(self, latents: torch.Tensor, num_frames: int) -> torch.Tensor:
-        video = self.pipeline.decode_latents(latents.to(self.vae.dtype))  # (B, 3, F, H, W)
+        video = self.pipeline.decode_latents(latents.to(self.vae.dtype).contiguous())  # (B, 3, F, H, W)
         return video.permute(0, 2, 1, 3, 4).float()[:, :num_frames]
 
     def _denoise(self, latents, t, embeds):
