@@ -35,7 +35,8 @@ def cache_key(fields: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
-def _atomic(path: Path, write) -> Path:
+def atomic_write(path: Path, write) -> Path:
+    """Call ``write(tmp)`` then rename ``tmp`` to ``path``: a crash leaves the old file or the new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     write(tmp)
@@ -56,7 +57,7 @@ class ResultCache:
             self.dir.mkdir(parents=True, exist_ok=True)
             settings = self.dir / "settings.json"
             if not settings.exists():
-                _atomic(settings, lambda p: p.write_text(json.dumps(fields, indent=2, sort_keys=True, default=str)))
+                atomic_write(settings, lambda p: p.write_text(json.dumps(fields, indent=2, sort_keys=True, default=str)))
 
     def load_tensors(self, name: str) -> dict[str, torch.Tensor] | None:
         from safetensors.torch import load_file
@@ -69,7 +70,7 @@ class ResultCache:
 
         if self.enabled:
             tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-            _atomic(self.dir / f"{name}.safetensors", lambda p: save_file(tensors, str(p)))
+            atomic_write(self.dir / f"{name}.safetensors", lambda p: save_file(tensors, str(p)))
 
     def load_json(self, name: str) -> Any | None:
         path = self.dir / f"{name}.json"
@@ -77,4 +78,4 @@ class ResultCache:
 
     def save_json(self, name: str, value: Any) -> None:
         if self.enabled:
-            _atomic(self.dir / f"{name}.json", lambda p: p.write_text(json.dumps(value, default=str)))
+            atomic_write(self.dir / f"{name}.json", lambda p: p.write_text(json.dumps(value, default=str)))

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import warnings
 from dataclasses import asdict, dataclass, field, replace
@@ -33,7 +32,7 @@ import torch
 from tqdm.auto import tqdm
 
 import motionlib
-from motionlib.cache import content_hash
+from motionlib.cache import atomic_write, content_hash
 from motionlib.data.video_io import from_model_pixels, resize_center_crop, sample_indices, to_model_pixels
 from motionlib.errors import ParameterError
 from motionlib.models.base import PromptEmbeds, VideoModel
@@ -347,9 +346,8 @@ def _save_file(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str,
     """Atomic safetensors write (a crash leaves the old file or the new one, never half of one)."""
     from safetensors.torch import save_file
 
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp), metadata=metadata)
-    os.replace(tmp, path)
+    tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+    atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
 
 
 def _save_checkpoint(path: Path, adapter, optimizer, generator, step: int, losses: list[float], run: dict):

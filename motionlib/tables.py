@@ -91,22 +91,23 @@ def to_markdown(table: pd.DataFrame, caption: str = "") -> str:
     return "\n".join([head, rule, *body]) + (f"\n\n{caption}\n" if caption else "\n")
 
 
-def _tex(text) -> str:
+def tex_escape(text) -> str:
+    """``text`` with LaTeX's special characters % & _ # $ escaped."""
     return re.sub(r"([%&_#$])", r"\\\1", str(text))
 
 
 def to_latex(table: pd.DataFrame, caption: str = "", label: str = "") -> str:
     """A booktabs LaTeX ``table`` of string cells (intervals set in script size)."""
     def cell(v) -> str:
-        v = _tex(v).replace(" [", " {\\scriptsize [", 1)
+        v = tex_escape(v).replace(" [", " {\\scriptsize [", 1)
         return v + "}" if "{\\scriptsize" in v else v
 
     lines = [r"\begin{table}[t]", r"\centering", r"\begin{tabular}{l" + "c" * (table.shape[1] - 1) + "}",
-             r"\toprule", " & ".join(_tex(c) for c in table.columns) + r" \\", r"\midrule"]
+             r"\toprule", " & ".join(tex_escape(c) for c in table.columns) + r" \\", r"\midrule"]
     lines += [" & ".join(cell(v) for v in row) + r" \\" for row in table.itertuples(index=False)]
     lines += [r"\bottomrule", r"\end{tabular}"]
     if caption:
-        lines.append(r"\caption{" + _tex(caption) + "}")
+        lines.append(r"\caption{" + tex_escape(caption) + "}")
     if label:
         lines.append(r"\label{" + label + "}")
     return "\n".join(lines + [r"\end{table}"]) + "\n"

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from motionlib.errors import ParameterError
+from motionlib.tables import tex_escape
 
 FORMAT = "motionlib-userstudy-response/1"
 QUESTIONS = {
@@ -365,10 +366,6 @@ def tab5_markdown(agg: pd.DataFrame) -> str:
     return "\n".join(lines) + f"\n\n{_caption(agg)}\n"
 
 
-def _tex(text: str) -> str:
-    return re.sub(r"([%&_#$])", r"\\\1", str(text))
-
-
 def tab5_latex(agg: pd.DataFrame) -> str:
     """Tab. 5 as a LaTeX ``table`` (booktabs); simulated data says so in the caption and header."""
     tag = " (sim.)" if agg["simulated"].any() else ""
@@ -376,11 +373,11 @@ def tab5_latex(agg: pd.DataFrame) -> str:
     for _, r in tab5_table(agg).iterrows():
         cells = [("--" if np.isnan(r[c]) else f"{r[c]:.1f} {{\\scriptsize [{r[c + '_lo']:.1f}, {r[c + '_hi']:.1f}]}}")
                  for c in QUESTIONS] + [("--" if np.isnan(r[f"paper_{c}"]) else f"{r[f'paper_{c}']:.1f}") for c in QUESTIONS]
-        body.append(f"{_tex(r['method'])} & " + " & ".join(cells) + r" \\")
+        body.append(f"{tex_escape(r['method'])} & " + " & ".join(cells) + r" \\")
     return "\n".join([r"\begin{table}[t]", r"\centering", r"\begin{tabular}{lcccc}", r"\toprule",
                       rf"Method & Fidelity{tag} & Diversity{tag} & Paper fid. & Paper div. \\", r"\midrule",
                       *body, r"\bottomrule", r"\end{tabular}",
-                      r"\caption{" + _tex(_caption(agg)) + "}", r"\label{tab:user_study}",
+                      r"\caption{" + tex_escape(_caption(agg)) + "}", r"\label{tab:user_study}",
                       r"\end{table}"]) + "\n"
 
 

@@ -8,7 +8,7 @@ import motionlib.evaluation as evaluation
 from motionlib.customize import CustomizeSettings
 from motionlib.data import bundled_dataset
 from motionlib.errors import ParameterError
-from motionlib.evaluation import EvalSettings, Method, evaluate, summarize, tau_methods
+from motionlib.evaluation import EvalSettings, Method, evaluate, summarize
 from motionlib.metrics import clip_score, temporal_consistency, tiny_clip_scorer, tiny_pick_scorer
 from motionlib.models import load_model
 from motionlib.sampling import generate
