@@ -134,6 +134,16 @@ def cmd_reproduce(args) -> int:
     return 0 if all(r.status == "ok" for r in runs) else 1
 
 
+def _model_args(p: argparse.ArgumentParser, model_help: str = "modelscope, latte, cogvideox or cogvideox-5b") -> None:
+    p.add_argument("--model", required=True, help=model_help)
+    p.add_argument("--source", default="tiny", help="tiny | hub | hub:<org/name> | PATH (default tiny)")
+
+
+def _weights_seed_and_device(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--weights-seed", type=int, default=0, help="seed of tiny random weights")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N (default cpu)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="motionlib", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -141,8 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("models", help="list model families, sources and local weights").set_defaults(func=cmd_models)
 
     p = sub.add_parser("sample", help="text-to-video sample from one family")
-    p.add_argument("--model", required=True, help="modelscope, latte, cogvideox or cogvideox-5b")
-    p.add_argument("--source", default="tiny", help="tiny | hub | hub:<org/name> | PATH (default tiny)")
+    _model_args(p)
     p.add_argument("--prompt", required=True)
     p.add_argument("--frames", type=int)
     p.add_argument("--height", type=int)
@@ -150,14 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int)
     p.add_argument("--guidance", type=float)
     p.add_argument("--seed", type=int, default=0, help="seed of the initial noise")
-    p.add_argument("--weights-seed", type=int, default=0, help="seed of tiny random weights")
-    p.add_argument("--device", default="cpu")
+    _weights_seed_and_device(p)
     p.add_argument("--out", required=True, help="FILE.mp4 or FILE.gif")
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("sweep", help="Fig. 2 prompt-window sweep for one video (writes DIR/sweep.csv)")
-    p.add_argument("--model", required=True, help="modelscope, latte, cogvideox or cogvideox-5b")
-    p.add_argument("--source", default="tiny", help="tiny | hub | hub:<org/name> | PATH (default tiny)")
+    _model_args(p)
     p.add_argument("--video", required=True, help="an mp4, gif or folder of frames")
     p.add_argument("--caption", required=True, help="the video's caption c (used for inversion)")
     p.add_argument("--edit", required=True, help="the edited caption c'")
@@ -170,14 +177,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of tiny random weights (the sweep itself is deterministic)")
     p.add_argument("--clip", default="auto", help="CLIP for scoring: auto (tiny for tiny models, else "
                    "ViT-L-14:openai), tiny, or an open_clip NAME[:PRETRAINED]")
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N (default cpu)")
     p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("customize", help="train a motion adapter on one video at t >= tau "
                        "(writes DIR/adapter.safetensors and DIR/adapter.json; a stopped run resumes)")
-    p.add_argument("--model", required=True, help="modelscope, latte, cogvideox or cogvideox-5b")
-    p.add_argument("--source", default="tiny", help="tiny | hub | hub:<org/name> | PATH (default tiny)")
+    _model_args(p)
     p.add_argument("--video", required=True, help="the reference video: an mp4, gif or folder of frames")
     p.add_argument("--caption", required=True, help="the reference video's caption")
     p.add_argument("--tau", type=int, default=700, help="train at t in [tau, 1000) (default 700; 0: all, 1000: none)")
@@ -193,14 +199,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--height", type=int)
     p.add_argument("--width", type=int)
     p.add_argument("--seed", type=int, default=0, help="seed of LoRA initialisation and timestep/noise draws")
-    p.add_argument("--weights-seed", type=int, default=0, help="seed of tiny random weights")
-    p.add_argument("--device", default="cpu")
+    _weights_seed_and_device(p)
     p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(func=cmd_customize)
 
     p = sub.add_parser("generate", help="sample a prompt with a trained motion adapter on at t >= tau")
-    p.add_argument("--model", required=True, help="the family the adapter was trained on")
-    p.add_argument("--source", default="tiny", help="tiny | hub | hub:<org/name> | PATH (default tiny)")
+    _model_args(p, "the family the adapter was trained on")
     p.add_argument("--adapter", required=True, help="a folder written by motionlib customize")
     p.add_argument("--prompt", required=True)
     p.add_argument("--tau", type=int, help="apply the adapter at t >= tau (default: the tau it was trained with)")
@@ -208,8 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="sample i uses noise seed SEED + i")
     p.add_argument("--steps", type=int, help="sampling steps (default: the family's)")
     p.add_argument("--guidance", type=float, help="guidance scale (default: the family's)")
-    p.add_argument("--weights-seed", type=int, default=0, help="seed of tiny random weights")
-    p.add_argument("--device", default="cpu")
+    _weights_seed_and_device(p)
     p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(func=cmd_generate)
 
