@@ -126,6 +126,20 @@ def cmd_generate(args) -> int:
     return 0
 
 
+def cmd_toyworld_train(args) -> int:
+    from motionlib.toyworld.training import settings_with, train
+
+    settings = settings_with(args.family, seed=args.seed, steps=args.steps, vae_steps=args.vae_steps,
+                             pool=args.pool)
+    record = train(settings, args.out)
+    d = record["denoiser"]
+    print(f"wrote a toy-world {args.family} model to {args.out} in {record['wall_minutes']:.1f} min "
+          f"(VAE {record['vae']['minutes']:.1f} min, {record['vae']['psnr_db_first_64_clips']:.1f} dB; "
+          f"denoiser {d['steps']} steps, {d['minutes']:.1f} min, final loss {d['loss_curve'][-1][1]:.4f}); "
+          f"load it with --source {args.out}")
+    return 0
+
+
 def cmd_reproduce(args) -> int:
     from motionlib.reproduce import print_summary, reproduce
 
@@ -215,6 +229,17 @@ def build_parser() -> argparse.ArgumentParser:
     _weights_seed_and_device(p)
     p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(func=cmd_generate)
+
+    toy = sub.add_parser("toyworld", help="the toy world: train its models, measure them")
+    toy_sub = toy.add_subparsers(dest="toy_command", required=True)
+    p = toy_sub.add_parser("train", help="train a toy-world model from scratch (resumes a stopped run)")
+    p.add_argument("--family", required=True, choices=["modelscope", "latte", "cogvideox"])
+    p.add_argument("--out", required=True, help="output folder (a diffusers checkpoint folder)")
+    p.add_argument("--seed", type=int, help="seed of the data, the weights and the training draws (default 0)")
+    p.add_argument("--steps", type=int, help="denoiser steps (default: the family's, to fit 60 min on 2 cores)")
+    p.add_argument("--vae-steps", type=int, help="VAE steps (default 1500)")
+    p.add_argument("--pool", type=int, help="training clips (default 6000)")
+    p.set_defaults(func=cmd_toyworld_train)
 
     p = sub.add_parser("reproduce", help="run every notebook (figures and tables) with papermill")
     p.add_argument("--profile", default="smoke", choices=["smoke", "paper"])

@@ -19,6 +19,8 @@ ASSETS_DIR = PACKAGE_DIR / "assets"
 BUNDLED_VIDEOS_DIR = ASSETS_DIR / "videos"
 BUNDLED_MANIFEST = BUNDLED_VIDEOS_DIR / "clips.csv"
 TGVE_MANIFEST = ASSETS_DIR / "tgve2023_captions.csv"
+TOY_MODELS_DIR = ASSETS_DIR / "toy"  # trained toy-world models, one diffusers folder per family
+TOY_CLIP_DIR = TOY_MODELS_DIR / "clip"  # the toy-world CLIP (open_clip local-dir layout)
 
 # The repository root when motionlib is used from a checkout (editable install); otherwise the
 # package directory's parent, which still gives sensible writable defaults.

@@ -4,6 +4,7 @@ A ``VideoModel`` wraps the diffusers components of one text-to-video model (deno
 encoder, tokenizer, scheduler) and exposes exactly what the paper's experiments need:
 
 - ``encode_prompt(text)`` -> :class:`PromptEmbeds` (conditional and unconditional embeddings);
+  ``encode_prompts(texts)`` the same for a batch, keeping the autograd graph (toy-model training);
 - ``encode_video(pixels)`` / ``decode_latents(latents, num_frames)`` between pixels
   ``(B, F, 3, H, W)`` in ``[-1, 1]`` and the family's latent layout;
 - ``predict(latents, t, embeds, guidance_scale)`` -> the denoiser output (epsilon or v, as
@@ -52,18 +53,21 @@ class FamilySpec:
 
 @dataclass
 class PromptEmbeds:
-    """Text conditioning for one prompt.
+    """Text conditioning for one prompt, or for one prompt per batch item.
 
-    ``cond`` and ``uncond`` are ``(1, L, D)``; ``uncond`` encodes the negative prompt (default "")
-    for classifier-free guidance. ``expand(b)`` repeats both to batch ``b`` without copying.
+    ``cond`` and ``uncond`` are ``(1, L, D)`` (or ``(B, L, D)``); ``uncond`` encodes the negative
+    prompt (default "") for classifier-free guidance. ``expand(b)`` repeats a single prompt to batch
+    ``b`` without copying; per-item embeddings must already have ``b`` rows.
     """
 
-    prompt: str
+    prompt: str | list[str]
     cond: torch.Tensor
     uncond: torch.Tensor
     negative_prompt: str = ""
 
     def expand(self, batch: int) -> PromptEmbeds:
+        if self.cond.shape[0] not in (1, batch):
+            raise ValueError(f"embeddings of {self.cond.shape[0]} prompts cannot condition a batch of {batch}")
         return PromptEmbeds(
             self.prompt,
             self.cond.expand(batch, -1, -1),
@@ -77,7 +81,7 @@ class VideoModel:
     """Base class; each family module subclasses it and fills in the family-specific parts."""
 
     spec: FamilySpec
-    source: str  # "tiny", "hub:<id>" or a local folder path
+    source: str  # "tiny", "toy", "hub:<id>" or a local folder path
     denoiser: torch.nn.Module
     vae: torch.nn.Module
     text_encoder: torch.nn.Module
@@ -87,6 +91,7 @@ class VideoModel:
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     dtype: torch.dtype = torch.float32
     seed: int | None = None  # tiny models: the seed of their random weights
+    toy_defaults: FamilyDefaults | None = None  # toy models: the world's frames, size, steps, guidance
 
     def __post_init__(self):
         # Inference weights are frozen: only an attached motion adapter trains. (It also keeps the
@@ -104,7 +109,14 @@ class VideoModel:
         return self.source == "tiny"
 
     @property
+    def is_toy(self) -> bool:
+        """A model trained on motionlib's toy world (:mod:`motionlib.toyworld`), shipped or not."""
+        return self.toy_defaults is not None
+
+    @property
     def defaults(self) -> FamilyDefaults:
+        if self.toy_defaults is not None:
+            return self.toy_defaults
         return self.spec.tiny if self.is_tiny else self.spec.paper
 
     def describe(self) -> dict[str, Any]:
@@ -113,6 +125,7 @@ class VideoModel:
             "family": self.family,
             "source": self.source,
             "tiny_random_weights": self.is_tiny,
+            "toy_world": self.is_toy,
             "weights_seed": self.seed,
             "dtype": str(self.dtype).removeprefix("torch."),
             "device": str(self.device),
@@ -159,7 +172,14 @@ class VideoModel:
         return 2 ** (len(self.vae.config.block_out_channels) - 1)
 
     # ----------------------------------------------------------------- family-specific parts
+    @torch.no_grad()
     def encode_prompt(self, prompt: str, negative_prompt: str = "") -> PromptEmbeds:
+        """Embeddings of one prompt (``(1, L, D)``), exactly as the family's pipeline makes them."""
+        return self.encode_prompts([prompt], negative_prompt)
+
+    def encode_prompts(self, prompts: list[str], negative_prompt: str = "") -> PromptEmbeds:
+        """Embeddings ``(B, L, D)`` of a batch of prompts through the pipeline's own ``encode_prompt``
+        (which pads the batch to one length), with the autograd graph kept."""
         raise NotImplementedError
 
     def encode_video(self, pixels: torch.Tensor) -> torch.Tensor:

@@ -32,13 +32,15 @@ def padded_frames(num_frames: int) -> int:
 
 
 class CogVideoXModel(VideoModel):
-    @torch.no_grad()
-    def encode_prompt(self, prompt: str, negative_prompt: str = "") -> PromptEmbeds:
+    def encode_prompts(self, prompts: list[str], negative_prompt: str = "") -> PromptEmbeds:
+        # The pipeline pads prompts to max_sequence_length (226 on the real checkpoints): the
+        # transformer's own text length, so smaller models (toy) get theirs.
         cond, uncond = self.pipeline.encode_prompt(
-            prompt, negative_prompt=negative_prompt, do_classifier_free_guidance=True,
-            device=self.device,
+            list(prompts), negative_prompt=[negative_prompt] * len(prompts),
+            do_classifier_free_guidance=True, device=self.device,
+            max_sequence_length=self.denoiser.config.max_text_seq_length,
         )
-        return PromptEmbeds(prompt, cond, uncond, negative_prompt)
+        return PromptEmbeds(prompts[0] if len(prompts) == 1 else list(prompts), cond, uncond, negative_prompt)
 
     def latent_frames(self, num_frames: int) -> int:
         return (padded_frames(num_frames) - 1) // TEMPORAL_COMPRESSION + 1
@@ -77,7 +79,7 @@ def build_tiny(seed: int, *, rotary: bool = False) -> dict:
 
     ``rotary=True`` gives the 5B variant's rotary positions and unshifted (scale 1.0) schedule.
     """
-    from diffusers import AutoencoderKLCogVideoX, CogVideoXDDIMScheduler, CogVideoXTransformer3DModel
+    from diffusers import AutoencoderKLCogVideoX, CogVideoXTransformer3DModel
 
     from motionlib.models.tokenizers import t5_tokenizer
 
@@ -95,15 +97,21 @@ def build_tiny(seed: int, *, rotary: bool = False) -> dict:
         temporal_compression_ratio=TEMPORAL_COMPRESSION, sample_height=64, sample_width=64,
         scaling_factor=0.7 if rotary else 1.15258426,
     ))
-    # The hub checkpoints' schedule: v-prediction, shifted + zero-terminal-SNR, "trailing" spacing.
-    scheduler = CogVideoXDDIMScheduler(
-        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False,
-        set_alpha_to_one=True, steps_offset=0, prediction_type="v_prediction",
-        rescale_betas_zero_snr=True, snr_shift_scale=1.0 if rotary else 3.0,
-        timestep_spacing="trailing",
-    )
     return dict(
         transformer=transformer, vae=vae,
         text_encoder=tiny_t5_encoder(seed + 2, len(tokenizer)), tokenizer=tokenizer,
-        scheduler=scheduler,
+        scheduler=scheduler(five_b=rotary),
+    )
+
+
+def scheduler(five_b: bool = False):
+    """The hub checkpoints' schedule: v-prediction, shifted (2B: 3.0, 5B: 1.0) + zero-terminal-SNR,
+    "trailing" spacing."""
+    from diffusers import CogVideoXDDIMScheduler
+
+    return CogVideoXDDIMScheduler(
+        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False,
+        set_alpha_to_one=True, steps_offset=0, prediction_type="v_prediction",
+        rescale_betas_zero_snr=True, snr_shift_scale=1.0 if five_b else 3.0,
+        timestep_spacing="trailing",
     )

@@ -25,13 +25,12 @@ SPEC = FamilySpec(
 
 
 class LatteModel(VideoModel):
-    @torch.no_grad()
-    def encode_prompt(self, prompt: str, negative_prompt: str = "") -> PromptEmbeds:
+    def encode_prompts(self, prompts: list[str], negative_prompt: str = "") -> PromptEmbeds:
         cond, uncond = self.pipeline.encode_prompt(
-            prompt, do_classifier_free_guidance=True, negative_prompt=negative_prompt,
+            list(prompts), do_classifier_free_guidance=True, negative_prompt=negative_prompt,
             device=self.device, mask_feature=True,
         )
-        return PromptEmbeds(prompt, cond, uncond, negative_prompt)
+        return PromptEmbeds(prompts[0] if len(prompts) == 1 else list(prompts), cond, uncond, negative_prompt)
 
     @torch.no_grad()
     def encode_video(self, pixels: torch.Tensor) -> torch.Tensor:
@@ -57,7 +56,7 @@ class LatteModel(VideoModel):
 
 def build_tiny(seed: int) -> dict:
     """Components of a tiny Latte: 2 spatial + 2 temporal blocks, 2-layer T5, 8x VAE."""
-    from diffusers import DDIMScheduler, LatteTransformer3DModel
+    from diffusers import LatteTransformer3DModel
 
     from motionlib.models.tokenizers import t5_tokenizer
 
@@ -68,13 +67,18 @@ def build_tiny(seed: int) -> dict:
         activation_fn="gelu-approximate", num_embeds_ada_norm=1000, norm_type="ada_norm_single",
         norm_elementwise_affine=False, norm_eps=1e-6, caption_channels=32, video_length=16,
     ))
-    # Latte-1's schedule: linear betas 1e-4..0.02, epsilon prediction, DDIM sampling.
-    scheduler = DDIMScheduler(
-        beta_start=0.0001, beta_end=0.02, beta_schedule="linear", clip_sample=False,
-        prediction_type="epsilon",
-    )
     return dict(
         transformer=transformer, vae=tiny_frame_vae(seed + 1),
         text_encoder=tiny_t5_encoder(seed + 2, len(tokenizer)), tokenizer=tokenizer,
-        scheduler=scheduler,
+        scheduler=scheduler(),
+    )
+
+
+def scheduler():
+    """Latte-1's schedule: linear betas 1e-4..0.02, epsilon prediction, DDIM sampling."""
+    from diffusers import DDIMScheduler
+
+    return DDIMScheduler(
+        beta_start=0.0001, beta_end=0.02, beta_schedule="linear", clip_sample=False,
+        prediction_type="epsilon",
     )

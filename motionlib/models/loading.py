@@ -3,6 +3,9 @@
 Sources:
 
 - ``"tiny"``: the real architecture classes at toy size, seeded random weights, offline tokenizers.
+- ``"toy"``: the family's real classes at toy size, trained on motionlib's toy world
+  (:mod:`motionlib.toyworld`), loaded from the diffusers folder ``motionlib/assets/toy/<family>``
+  by the same code as any local folder.
 - ``"hub"`` / ``"hub:<org/name>"``: the paper's checkpoint (or another id) through the family's
   diffusers pipeline, from the Hugging Face cache or the hub.
 - a folder path: a diffusers-format copy of a checkpoint (it holds ``model_index.json``).
@@ -19,9 +22,10 @@ from pathlib import Path
 
 import torch
 
+from motionlib import paths
 from motionlib.errors import UnknownFamilyError, UnknownSourceError, WeightsNotFoundError
 from motionlib.models import cogvideox, latte, modelscope
-from motionlib.models.base import FamilySpec, VideoModel
+from motionlib.models.base import FamilyDefaults, FamilySpec, VideoModel
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,8 @@ FAMILIES: dict[str, Family] = {
     ),
 }
 PAPER_FAMILIES = ("modelscope", "latte", "cogvideox")
+TOY_FAMILIES = ("modelscope", "latte", "cogvideox")  # families with a trained toy-world model
+TOY_RECORD = "toyworld.json"  # in a toy model's folder: its generation defaults and training record
 
 
 def get_family(name: str) -> Family:
@@ -53,6 +59,16 @@ def get_family(name: str) -> Family:
         ) from None
 
 
+def family_scheduler(name: str):
+    """A fresh DDIM scheduler with the family's real checkpoint schedule (toy and tiny models use it)."""
+    spec = get_family(name).spec
+    if spec.name == "modelscope":
+        return modelscope.scheduler()
+    if spec.name == "latte":
+        return latte.scheduler()
+    return cogvideox.scheduler(five_b=spec.name == "cogvideox-5b")
+
+
 def _pipeline_class(spec: FamilySpec):
     import diffusers
 
@@ -60,11 +76,13 @@ def _pipeline_class(spec: FamilySpec):
 
 
 def parse_source(family: str, source: str | Path) -> tuple[str, str]:
-    """-> ``("tiny", "")``, ``("hub", repo_id)`` or ``("path", folder)``."""
+    """-> ``("tiny", "")``, ``("toy", folder)``, ``("hub", repo_id)`` or ``("path", folder)``."""
     spec = get_family(family).spec
     text = str(source)
     if text == "tiny":
         return "tiny", ""
+    if text == "toy":
+        return "toy", str(paths.TOY_MODELS_DIR / spec.name)
     if text == "hub":
         return "hub", spec.hub_id
     if text.startswith("hub:") and len(text) > 4:
@@ -73,7 +91,7 @@ def parse_source(family: str, source: str | Path) -> tuple[str, str]:
     if path.exists() or "/" in text or text.startswith("."):
         return "path", str(path)
     raise UnknownSourceError(
-        f"unknown source {text!r} for {family}: use 'tiny', 'hub', 'hub:<org/name>' or a local "
+        f"unknown source {text!r} for {family}: use 'tiny', 'toy', 'hub', 'hub:<org/name>' or a local "
         "folder holding a diffusers-format checkpoint"
     )
 
@@ -91,14 +109,16 @@ def load_model(
 ) -> VideoModel:
     """Load one family. ``seed`` sets tiny weights; the memory savers apply to real models.
 
-    ``dtype`` defaults to float32 for tiny models and on CPU, bfloat16 for real models on GPU.
+    ``dtype`` defaults to float32 for tiny and toy models and on CPU, bfloat16 for real models on GPU.
     ``cpu_offload`` moves each component to the GPU only while it runs (diffusers' model offload).
     """
     fam = get_family(family)
     kind, where = parse_source(family, source)
     device = torch.device(device)
     if dtype is None:
-        dtype = torch.bfloat16 if (kind != "tiny" and device.type == "cuda") else torch.float32
+        real = kind in ("hub", "path")
+        dtype = torch.bfloat16 if (real and device.type == "cuda") else torch.float32
+    toy_defaults = None
 
     if kind == "tiny":
         components = fam.build_tiny(seed)
@@ -107,8 +127,10 @@ def load_model(
             pipeline.to(device) if dtype == torch.float32 else pipeline.to(device=device, dtype=dtype)
         label = "tiny"
     else:
-        pipeline = _load_pipeline(fam.spec, kind, where, dtype)
-        label = f"hub:{where}" if kind == "hub" else where
+        if kind == "toy" or (kind == "path" and (Path(where) / TOY_RECORD).is_file()):
+            toy_defaults = _toy_defaults(fam.spec, Path(where))
+        pipeline = _load_pipeline(fam.spec, "path" if kind == "toy" else kind, where, dtype)
+        label = {"hub": f"hub:{where}", "toy": "toy"}.get(kind, where)
         if cpu_offload:
             pipeline.enable_model_cpu_offload(device=device)
         else:
@@ -123,8 +145,21 @@ def load_model(
         spec=fam.spec, source=label, denoiser=getattr(pipeline, fam.denoiser_key),
         vae=pipeline.vae, text_encoder=pipeline.text_encoder, tokenizer=pipeline.tokenizer,
         scheduler=pipeline.scheduler, pipeline=pipeline, device=device, dtype=dtype,
-        seed=seed if kind == "tiny" else None,
+        seed=seed if kind == "tiny" else None, toy_defaults=toy_defaults,
     )
+
+
+def _toy_defaults(spec: FamilySpec, folder: Path) -> FamilyDefaults:
+    """The generation defaults recorded with a toy model (frames, size, steps, guidance)."""
+    import json
+
+    record = folder / TOY_RECORD
+    if not record.is_file():
+        raise WeightsNotFoundError(
+            f"no toy-world {spec.name} model in {folder}: the toy models ship for "
+            f"{', '.join(TOY_FAMILIES)}; train one with `motionlib toyworld train --family "
+            f"{spec.name} --out DIR` and load it with --source DIR")
+    return FamilyDefaults(**json.loads(record.read_text())["defaults"])
 
 
 def _load_pipeline(spec: FamilySpec, kind: str, where: str, dtype: torch.dtype):

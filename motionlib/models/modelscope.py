@@ -19,12 +19,11 @@ SPEC = FamilySpec(
 
 
 class ModelScopeModel(VideoModel):
-    @torch.no_grad()
-    def encode_prompt(self, prompt: str, negative_prompt: str = "") -> PromptEmbeds:
+    def encode_prompts(self, prompts: list[str], negative_prompt: str = "") -> PromptEmbeds:
         cond, uncond = self.pipeline.encode_prompt(
-            prompt, self.device, 1, True, negative_prompt=negative_prompt
+            list(prompts), self.device, 1, True, negative_prompt=[negative_prompt] * len(prompts)
         )
-        return PromptEmbeds(prompt, cond, uncond, negative_prompt)
+        return PromptEmbeds(prompts[0] if len(prompts) == 1 else list(prompts), cond, uncond, negative_prompt)
 
     @torch.no_grad()
     def encode_video(self, pixels: torch.Tensor) -> torch.Tensor:
@@ -41,7 +40,7 @@ class ModelScopeModel(VideoModel):
 
 def build_tiny(seed: int) -> dict:
     """Components of a tiny ModelScope: UNet3D (2 levels), 2-layer CLIP text encoder, 8x VAE."""
-    from diffusers import DDIMScheduler, UNet3DConditionModel
+    from diffusers import UNet3DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
     from motionlib.models.tokenizers import clip_tokenizer
@@ -57,13 +56,18 @@ def build_tiny(seed: int) -> dict:
         vocab_size=49408, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
         num_attention_heads=4, max_position_embeddings=77, projection_dim=32,
     )
-    # The hub checkpoint's schedule: scaled-linear betas, epsilon, "leading" spacing, offset 1.
-    scheduler = DDIMScheduler(
-        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False,
-        set_alpha_to_one=False, steps_offset=1, prediction_type="epsilon",
-    )
     return dict(
         unet=unet, vae=tiny_frame_vae(seed + 1),
         text_encoder=seeded(seed + 2, lambda: CLIPTextModel(text_config)),
-        tokenizer=clip_tokenizer(), scheduler=scheduler,
+        tokenizer=clip_tokenizer(), scheduler=scheduler(),
+    )
+
+
+def scheduler():
+    """The hub checkpoint's schedule: scaled-linear betas, epsilon, "leading" spacing, offset 1."""
+    from diffusers import DDIMScheduler
+
+    return DDIMScheduler(
+        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False,
+        set_alpha_to_one=False, steps_offset=1, prediction_type="epsilon",
     )

@@ -1,0 +1,243 @@
+"""The oracle: reads a toy-world video by direct measurement (no learned model).
+
+:func:`read` takes any ``(F, H, W, 3)`` uint8 video of the toy world (rendered or generated) and
+returns a :class:`Reading`:
+
+1. **background**: the median colour of the frame borders over all frames, named by the nearest
+   world background colour;
+2. **segmentation** per frame: pixels farther than :data:`FOREGROUND_DISTANCE` (RGB, 0-255) from the
+   background colour, closed with a 3x3 square (bridging the dark pattern stripes), holes filled,
+   the largest connected component kept; frames where it is under :data:`MIN_AREA` pixels have no
+   object;
+3. **trajectory**: the mask centroid per frame; from it, by least squares over the frames with an
+   object, the velocity. **direction**: the sign of its larger component (``"still"`` below
+   :data:`MIN_SPEED` px/frame); **speed**: that component's magnitude; **path**: ``"zigzag"`` when
+   the RMS residual across the direction exceeds :data:`ZIGZAG_RMS`, else ``"straight"``;
+4. **colour**: the median chromaticity (RGB over its largest channel) of the eroded mask, named by
+   the nearest world colour's chromaticity;
+5. **shape** and **texture**: features of the silhouette (fill of its bounding box, share of the
+   area in the box's top half) and of the interior's luminance (share of dark pixels, horizontal
+   and vertical gradient energy), each named by the nearest class centroid of the same features
+   measured on the world's own renders (:func:`reference_features`).
+
+Every threshold is fixed from the world's geometry before any model is measured:
+``ZIGZAG_RMS`` is half the RMS of an ideal zigzag's offsets, ``MIN_SPEED`` a third of the slowest
+world speed. Accuracy on rendered clips: see ``benchmarks/bench_toyworld.py`` and the README.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from motionlib.errors import ParameterError
+from motionlib.toyworld import world
+
+FOREGROUND_DISTANCE = 40.0
+MIN_AREA = 12  # pixels
+MIN_SPEED = world.SPEED_RANGE[0] / 3
+ZIGZAG_RMS = 0.5 * world.ZIGZAG_AMPLITUDE * float(np.sqrt(np.mean(np.square(world.ZIGZAG_PATTERN))))
+DARK_LEVEL = 0.6  # a pixel is "dark" below this fraction of the object's bright level
+
+
+@dataclass
+class Reading:
+    """What the oracle measured. ``trajectory`` ``(F, 2)`` (x, y) px, NaN where no object."""
+
+    trajectory: np.ndarray
+    direction: str | None  # None: no object in at least half of the frames
+    path: str | None
+    speed: float
+    colour: str | None
+    shape: str | None
+    texture: str | None
+    background: str
+
+    @property
+    def found(self) -> bool:
+        return self.direction is not None
+
+    def attributes(self) -> dict[str, str | None]:
+        return {k: getattr(self, k) for k in ("shape", "colour", "texture", "background", "direction", "path")}
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["trajectory"] = self.trajectory.tolist()
+        return d
+
+
+# ------------------------------------------------------------------------------------ segmentation
+def _check(video: np.ndarray) -> np.ndarray:
+    if not isinstance(video, np.ndarray) or video.dtype != np.uint8 or video.ndim != 4 or video.shape[-1] != 3:
+        got = f"{video.shape} {video.dtype}" if isinstance(video, np.ndarray) else type(video).__name__
+        raise ParameterError(f"the oracle reads uint8 videos of shape (F, H, W, 3), got {got}")
+    if len(video) < 2:
+        raise ParameterError(f"the oracle needs at least 2 frames to measure motion, got {len(video)}")
+    return video
+
+
+def background_colour(video: np.ndarray) -> np.ndarray:
+    """Median RGB of the 1-pixel frame border over all frames, ``(3,)`` float."""
+    border = np.concatenate([video[:, 0], video[:, -1], video[:, :, 0], video[:, :, -1]], axis=1)
+    return np.median(border.reshape(-1, 3).astype(float), axis=0)
+
+
+def object_masks(video: np.ndarray, background: np.ndarray | None = None) -> np.ndarray:
+    """``(F, H, W)`` bool: the object's silhouette per frame (empty where it is too small)."""
+    import cv2
+
+    bg = background_colour(video) if background is None else background
+    far = np.linalg.norm(video.astype(float) - bg, axis=-1) > FOREGROUND_DISTANCE
+    kernel = np.ones((3, 3), np.uint8)
+    masks = np.zeros(far.shape, bool)
+    for i, frame in enumerate(far):
+        closed = cv2.morphologyEx(frame.astype(np.uint8), cv2.MORPH_CLOSE, kernel)
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
+        if n < 2:
+            continue
+        biggest = labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+        filled = _fill_holes(biggest)
+        if filled.sum() >= MIN_AREA:
+            masks[i] = filled
+    return masks
+
+
+def _fill_holes(mask: np.ndarray) -> np.ndarray:
+    """``mask`` with every background region that does not touch the border filled in."""
+    import cv2
+
+    padded = np.pad(mask, 1).astype(np.uint8)
+    outside = padded.copy()
+    flood = np.zeros((padded.shape[0] + 2, padded.shape[1] + 2), np.uint8)
+    cv2.floodFill(outside, flood, (0, 0), 1)
+    return (padded | (outside == 0))[1:-1, 1:-1].astype(bool)
+
+
+def _erode(mask: np.ndarray) -> np.ndarray:
+    """``mask`` minus its 1-pixel rim (the mask itself when that leaves under 4 pixels)."""
+    import cv2
+
+    inner = cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8), borderValue=0).astype(bool)
+    return inner if inner.sum() >= 4 else mask
+
+
+# ------------------------------------------------------------------------------------ features
+def _shape_features(mask: np.ndarray) -> np.ndarray:
+    """(fill of the bounding box, share of the area above the centroid, farthest pixel from the
+    centroid over the square root of the area)."""
+    ys, xs = np.nonzero(mask)
+    h, w = ys.max() - ys.min() + 1, xs.max() - xs.min() + 1
+    cy, cx = ys.mean(), xs.mean()
+    reach = np.sqrt((ys - cy) ** 2 + (xs - cx) ** 2).max() + 0.5
+    return np.array([len(ys) / (h * w), (ys < cy).mean(), reach / np.sqrt(len(ys))])
+
+
+def _texture_features(frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """(dark share, mean |horizontal| and |vertical| luminance steps) inside the eroded mask,
+    luminance relative to the object's bright level (90th percentile)."""
+    lum = frame.astype(float) @ np.array([0.299, 0.587, 0.114])
+    inner = _erode(mask)
+    bright = max(np.percentile(lum[inner], 90), 1.0)
+    rel = lum / bright
+    dark = float((rel[inner] < DARK_LEVEL).mean())
+    both_x = inner[:, 1:] & inner[:, :-1]
+    both_y = inner[1:, :] & inner[:-1, :]
+    gx = float(np.abs(np.diff(rel, axis=1))[both_x].mean()) if both_x.any() else 0.0
+    gy = float(np.abs(np.diff(rel, axis=0))[both_y].mean()) if both_y.any() else 0.0
+    return np.array([dark, gx, gy])
+
+
+def _chromaticity(rgb: np.ndarray) -> np.ndarray:
+    rgb = np.asarray(rgb, float)
+    return rgb / np.maximum(rgb.max(axis=-1, keepdims=True), 1.0)
+
+
+def _nearest(value: np.ndarray, references: dict[str, np.ndarray], scale: np.ndarray | None = None) -> str:
+    scale = np.ones_like(value) if scale is None else scale
+    return min(references, key=lambda k: float(np.sum(((value - references[k]) / scale) ** 2)))
+
+
+@lru_cache(maxsize=None)
+def reference_features() -> dict[str, dict]:
+    """Class centroids and feature spreads of shape and texture, measured on world renders.
+
+    Every (shape, colour, texture, background) is rendered still near the frame centre at four
+    sub-pixel offsets; the features of each class are averaged. Deterministic."""
+    shape_f: dict[str, list] = {s: [] for s in world.SHAPES}
+    texture_f: dict[str, list] = {t: [] for t in world.TEXTURES}
+    for shape in world.SHAPES:
+        for colour in world.COLOURS:
+            for texture in world.TEXTURES:
+                for background in world.BACKGROUNDS:
+                    for dx, dy in ((0.0, 0.0), (0.25, 0.5), (0.5, 0.75), (0.75, 0.25)):
+                        c = world.SIZE / 2
+                        spec = world.ClipSpec(shape, colour, texture, background, "right", speed=0.0,
+                                              start=(c + dx, c + dy), num_frames=2)
+                        frame = world.render(spec)
+                        mask = object_masks(frame)[0]
+                        shape_f[shape].append(_shape_features(mask))
+                        texture_f[texture].append(_texture_features(frame[0], mask))
+
+    def summarise(groups):
+        centroids = {k: np.mean(v, axis=0) for k, v in groups.items()}
+        spread = np.std(np.concatenate([np.asarray(v) - centroids[k] for k, v in groups.items()]), axis=0)
+        between = np.std(np.stack(list(centroids.values())), axis=0)
+        return {"centroids": centroids, "scale": np.maximum(spread, 0.25 * between) + 1e-6}
+
+    return {"shape": summarise(shape_f), "texture": summarise(texture_f)}
+
+
+# ------------------------------------------------------------------------------------ reading
+def _motion(traj: np.ndarray) -> tuple[str, str, float]:
+    ok = np.isfinite(traj[:, 0])
+    t = np.arange(len(traj))[ok]
+    pts = traj[ok]
+    velocity = np.array([np.polyfit(t, pts[:, k], 1)[0] for k in range(2)])
+    axis = int(np.argmax(np.abs(velocity)))
+    speed = float(abs(velocity[axis]))
+    if speed < MIN_SPEED:
+        direction = "still"
+    elif axis == 0:
+        direction = "right" if velocity[0] > 0 else "left"
+    else:
+        direction = "down" if velocity[1] > 0 else "up"
+    across = pts[:, 1 - axis]
+    residual = across - np.polyval(np.polyfit(t, across, 1), t)
+    path = "zigzag" if float(np.sqrt(np.mean(residual**2))) > ZIGZAG_RMS else "straight"
+    return direction, path, speed
+
+
+def read(video: np.ndarray) -> Reading:
+    """Measure every attribute of a toy-world video; see the module doc."""
+    video = _check(video)
+    bg = background_colour(video)
+    background = _nearest(bg, {k: np.array(v, float) for k, v in world.BACKGROUNDS.items()})
+    masks = object_masks(video, bg)
+    present = masks.reshape(len(masks), -1).any(axis=1)
+    traj = np.full((len(video), 2), np.nan)
+    for i in np.flatnonzero(present):
+        ys, xs = np.nonzero(masks[i])
+        traj[i] = (xs.mean() + 0.5, ys.mean() + 0.5)  # pixel centres, as the renderer's coordinates
+    if present.sum() < max(2, len(video) / 2):
+        return Reading(traj, None, None, float("nan"), None, None, None, background)
+    direction, path, speed = _motion(traj)
+    frames = np.flatnonzero(present)
+    chroma = np.concatenate([_chromaticity(video[i][_erode(masks[i])]) for i in frames])
+    colour = _nearest(np.median(chroma, axis=0), {k: _chromaticity(v) for k, v in world.COLOURS.items()})
+    refs = reference_features()
+    shape_feat = np.median([_shape_features(masks[i]) for i in frames], axis=0)
+    texture_feat = np.median([_texture_features(video[i], masks[i]) for i in frames], axis=0)
+    shape = _nearest(shape_feat, refs["shape"]["centroids"], refs["shape"]["scale"])
+    texture = _nearest(texture_feat, refs["texture"]["centroids"], refs["texture"]["scale"])
+    return Reading(traj, direction, path, speed, colour, shape, texture, background)
+
+
+def trajectory_error(a: Reading | np.ndarray, b: Reading | np.ndarray) -> float:
+    """Mean distance (px) between the two trajectories over frames where both have an object;
+    NaN if there is no such frame."""
+    ta = a.trajectory if isinstance(a, Reading) else a
+    tb = b.trajectory if isinstance(b, Reading) else b
+    ok = np.isfinite(ta[:, 0]) & np.isfinite(tb[:, 0])
+    return float(np.linalg.norm(ta[ok] - tb[ok], axis=1).mean()) if ok.any() else float("nan")

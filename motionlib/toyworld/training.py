@@ -1,0 +1,356 @@
+"""Training a toy-world model from scratch: the VAE, then the text encoder and denoiser together.
+
+``train(family, out_dir)`` (``motionlib toyworld train``) writes a diffusers folder that
+``load_model(family, DIR)`` (or ``"toy"``, once copied to ``motionlib/assets/toy/<family>``) loads:
+
+1. **Data**: ``pool`` clips of the world's training split (held-out combinations excluded, straight
+   paths only), rendered from ``seed``.
+2. **VAE** (``vae_steps``): the family's VAE class on the pool's frames (CogVideoX: whole clips),
+   squared error with the object's pixels weighted ``1 + fg_weight`` (the background is most of
+   every frame, the texture a few pixels), plus a small KL term. Its latents are then scaled to
+   unit variance (``scaling_factor``).
+3. **Denoiser + text encoder** (``steps``): the plain diffusion loss on the family's own schedule and
+   prediction type (:func:`motionlib.customize.diffusion_loss`), prompts embedded by the pipeline's
+   own ``encode_prompt`` (so training sees exactly what sampling sees), the caption replaced by the
+   empty prompt with probability ``caption_dropout`` (for classifier-free guidance). Every batch holds
+   captions of one token length, so the per-prompt cropping some pipelines do (Latte) never pads.
+   AdamW, linear warm-up then cosine decay to a tenth; an exponential moving average of the weights
+   (``ema``) is what is saved.
+
+Checkpoints go to ``out_dir/.training/`` every ``checkpoint_every`` steps: a stopped run, started
+again with the same settings, resumes there. Weights are saved in float16 (half the size; loaded
+as float32), with ``toyworld.json``: the generation defaults, the settings, the seed, the loss
+curves, the minutes each stage took, and the git commit and package versions.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import shutil
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from motionlib import checkpoint, provenance
+from motionlib.errors import ParameterError
+from motionlib.models.base import FamilyDefaults, VideoModel
+from motionlib.models.loading import TOY_RECORD
+from motionlib.toyworld import components, world
+
+# The real checkpoints' guidance scales (ModelScope 9, Latte 7.5, CogVideoX 6), kept for the toys.
+TOY_GUIDANCE = {"modelscope": 9.0, "latte": 7.5, "cogvideox": 6.0}
+# Denoiser steps per family: what fits 60 minutes on two CPU cores with the VAE and the data
+# (measured s/step at batch 16: ModelScope 0.68, Latte 0.38, CogVideoX 0.08).
+TOY_TRAIN_STEPS = {"modelscope": 4000, "latte": 7000, "cogvideox": 20000}
+TOY_STEPS = 50  # DDIM steps, as in the paper
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Everything that determines a toy model. The defaults fit 60 minutes on two CPU cores."""
+
+    family: str
+    seed: int = 0
+    pool: int = 6000  # training clips
+    vae_steps: int = 1500
+    vae_batch: int = 32  # frames (CogVideoX: clips / 8)
+    vae_lr: float = 2e-3
+    fg_weight: float = 10.0
+    kl_weight: float = 1e-6
+    steps: int | None = None  # None: TOY_TRAIN_STEPS[family]
+    batch: int = 16
+    lr: float = 1e-3
+    warmup: int = 200
+    caption_dropout: float = 0.1
+    ema: float = 0.999
+    checkpoint_every: int = 250
+
+    def __post_init__(self):
+        if self.family not in TOY_GUIDANCE:
+            raise ParameterError(f"no toy model for family {self.family!r}; toy families: "
+                                 f"{', '.join(TOY_GUIDANCE)}")
+        if self.steps is None:
+            object.__setattr__(self, "steps", TOY_TRAIN_STEPS[self.family])
+        for name in ("pool", "vae_steps", "vae_batch", "steps", "batch", "checkpoint_every"):
+            if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1):
+                raise ParameterError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
+        if not 0 <= self.caption_dropout < 1 or not 0 <= self.ema < 1:
+            raise ParameterError("caption_dropout and ema must lie in [0, 1)")
+
+    @property
+    def defaults(self) -> FamilyDefaults:
+        return FamilyDefaults(num_frames=world.FRAMES, height=world.SIZE, width=world.SIZE,
+                              num_steps=TOY_STEPS, guidance_scale=TOY_GUIDANCE[self.family], fps=4)
+
+
+# ------------------------------------------------------------------------------------ building
+def build_model(settings: TrainSettings) -> VideoModel:
+    """Untrained toy components of ``settings.family`` (seeded) behind the family's VideoModel."""
+    import diffusers
+
+    from motionlib.models.loading import family_scheduler, get_family
+
+    fam = get_family(settings.family)
+    with torch.random.fork_rng():
+        torch.manual_seed(settings.seed)
+        if settings.family == "modelscope":
+            tokenizer = components.toy_clip_tokenizer()
+            text_encoder = components.clip_text_encoder(len(tokenizer))
+        else:
+            tokenizer = components.toy_t5_tokenizer()
+            text_encoder = components.t5_text_encoder(len(tokenizer))
+        vae = components.video_vae() if settings.family == "cogvideox" else components.frame_vae()
+        denoiser = components.denoiser(settings.family)
+    parts = {fam.denoiser_key: denoiser, "vae": vae, "text_encoder": text_encoder, "tokenizer": tokenizer,
+             "scheduler": family_scheduler(settings.family)}
+    pipeline = getattr(diffusers, fam.spec.pipeline_class)(**parts)
+    return fam.model_class(spec=fam.spec, source="toy", denoiser=denoiser, vae=vae, text_encoder=text_encoder,
+                           tokenizer=tokenizer, scheduler=pipeline.scheduler, pipeline=pipeline,
+                           toy_defaults=settings.defaults)
+
+
+def training_clips(settings: TrainSettings) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """The pool: videos ``(N, F, H, W, 3)`` uint8, captions, and object masks ``(N, F, H, W)``."""
+    specs = world.sample_specs(settings.pool, settings.seed, "train", world.TRAINING_PATHS)
+    videos = np.stack([world.render(s) for s in specs])
+    backgrounds = np.array([world.BACKGROUNDS[s.background] for s in specs], float)[:, None, None, None]
+    masks = np.abs(videos.astype(float) - backgrounds).sum(-1) > 10
+    return videos, [world.caption(s) for s in specs], masks
+
+
+# ------------------------------------------------------------------------------------ helpers
+def _lr_factor(step: int, total: int, warmup: int) -> float:
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def _pixels(videos: np.ndarray) -> torch.Tensor:
+    """uint8 ``(N, F, H, W, 3)`` -> float ``(N, F, 3, H, W)`` in [-1, 1]."""
+    return torch.from_numpy(videos).permute(0, 1, 4, 2, 3).float() / 127.5 - 1
+
+
+def _vae_batch(model: VideoModel, pixels: torch.Tensor) -> torch.Tensor:
+    """``(B, F, 3, H, W)`` clips in the VAE's input layout."""
+    if model.family == "cogvideox":
+        from motionlib.models.cogvideox import padded_frames
+
+        pad = padded_frames(pixels.shape[1]) - pixels.shape[1]
+        pixels = torch.cat([pixels, pixels[:, -1:].expand(-1, pad, -1, -1, -1)], dim=1)
+        return pixels.permute(0, 2, 1, 3, 4)  # (B, 3, F, H, W)
+    return pixels.flatten(0, 1)  # frames: (B * F, 3, H, W)
+
+
+class _Stage:
+    """A resumable optimisation stage: checkpoint file, optimizer, generator, loss curve."""
+
+    def __init__(self, path: Path, params, lr: float, seed: int, run: dict):
+        self.path, self.run = path, run
+        self.optimizer = torch.optim.AdamW(params, lr=lr)
+        self.generator = torch.Generator("cpu").manual_seed(seed)
+        self.losses: list[float] = []
+        self.seconds = 0.0
+        self.start = 0
+
+    def resume(self, modules: dict[str, torch.nn.Module]) -> int:
+        if not self.path.exists() or checkpoint.read_meta(self.path).get("run") != self.run:
+            return 0
+        weights, meta = checkpoint.load(self.path, self.optimizer, self.generator)
+        for name, module in modules.items():
+            module.load_state_dict({k.removeprefix(name + "."): v for k, v in weights.items()
+                                    if k.startswith(name + ".")})
+        self.losses, self.seconds, self.start = meta["losses"], meta["seconds"], meta["step"]
+        return self.start
+
+    def save(self, modules: dict[str, torch.nn.Module], step: int) -> None:
+        weights = {f"{name}.{k}": v for name, m in modules.items() for k, v in m.state_dict().items()}
+        checkpoint.save(self.path, weights, self.optimizer, self.generator,
+                        {"run": self.run, "step": step, "losses": self.losses, "seconds": self.seconds})
+
+
+# ------------------------------------------------------------------------------------ stages
+def train_vae(model: VideoModel, videos: np.ndarray, masks: np.ndarray, s: TrainSettings, work: Path,
+              progress: bool = True) -> dict:
+    """Stage 2: fit the VAE to the pool, then scale its latents to unit variance. Returns a record."""
+    vae = model.vae
+    vae.requires_grad_(True).train()
+    run = {"stage": "vae", "settings": asdict(s)}
+    stage = _Stage(work / "vae.safetensors", vae.parameters(), s.vae_lr, s.seed + 1, run)
+    start = stage.resume({"vae": vae})
+    pixels, weights = _pixels(videos), 1 + s.fg_weight * torch.from_numpy(masks).float()
+    per_clip = model.family == "cogvideox"
+    batch = max(1, s.vae_batch // world.FRAMES) if per_clip else s.vae_batch
+    bar = tqdm(range(start, s.vae_steps), initial=start, total=s.vae_steps, disable=not progress,
+               desc=f"toy {s.family}: VAE", unit="step")
+    for step in bar:
+        tic = time.perf_counter()
+        for group in stage.optimizer.param_groups:
+            group["lr"] = s.vae_lr * _lr_factor(step, s.vae_steps, s.warmup)
+        if per_clip:
+            idx = torch.randint(len(videos), (batch,), generator=stage.generator)
+            x = _vae_batch(model, pixels[idx])
+            w = _vae_batch(model, weights[idx][:, :, None].expand(-1, -1, 3, -1, -1))
+        else:
+            idx = torch.randint(len(videos) * world.FRAMES, (batch,), generator=stage.generator)
+            x = pixels.flatten(0, 1)[idx]
+            w = weights.flatten(0, 1)[idx][:, None]
+        posterior = vae.encode(x).latent_dist
+        noise = torch.randn(posterior.mean.shape, generator=stage.generator)
+        recon = vae.decode(posterior.mean + posterior.std * noise).sample
+        mse = (w * (recon - x) ** 2).mean() / w.mean()
+        kl = 0.5 * (posterior.mean**2 + posterior.var - 1 - posterior.logvar).mean()  # per latent value
+        loss = mse + s.kl_weight * kl
+        stage.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
+        stage.optimizer.step()
+        stage.losses.append(mse.item())
+        stage.seconds += time.perf_counter() - tic
+        bar.set_postfix(loss=f"{np.mean(stage.losses[-50:]):.4f}")
+        if (step + 1) % s.checkpoint_every == 0 or step + 1 == s.vae_steps:
+            stage.save({"vae": vae}, step + 1)
+    vae.requires_grad_(False).eval()
+    scale = 1.0 / float(encode_pool(model, videos[:512], scale=1.0).std())
+    vae.register_to_config(scaling_factor=scale)
+    with torch.no_grad():
+        recon = model.decode_latents(encode_pool(model, videos[:64]), world.FRAMES)
+    psnr = float(10 * torch.log10(4 / ((recon.clamp(-1, 1) - _pixels(videos[:64])) ** 2).mean()))
+    return {"steps": s.vae_steps, "loss_curve": _curve(stage.losses), "minutes": stage.seconds / 60,
+            "scaling_factor": scale, "psnr_db_first_64_clips": psnr}
+
+
+@torch.no_grad()
+def encode_pool(model: VideoModel, videos: np.ndarray, batch: int = 64, scale: float | None = None) -> torch.Tensor:
+    """Latents of every clip (posterior means x scaling factor, or x ``scale``), model layout."""
+    out = []
+    for i in range(0, len(videos), batch):
+        latents = model.encode_video(_pixels(videos[i:i + batch]))
+        if scale is not None:
+            latents = latents / model.vae.config.scaling_factor * scale
+        out.append(latents)
+    return torch.cat(out)
+
+
+def _length_groups(model: VideoModel, captions: list[str]) -> list[np.ndarray]:
+    """Indices of the captions grouped by token count."""
+    lengths = np.array([len(model.tokenizer(c).input_ids) for c in captions])
+    return [np.flatnonzero(lengths == n) for n in np.unique(lengths)]
+
+
+def train_denoiser(model: VideoModel, latents: torch.Tensor, captions: list[str], s: TrainSettings,
+                   work: Path, progress: bool = True) -> dict:
+    """Stage 3: the denoiser and text encoder, jointly; leaves the EMA weights in the model."""
+    from motionlib.customize import diffusion_loss
+    from motionlib.models.base import PromptEmbeds
+
+    trained = {"denoiser": model.denoiser, "text_encoder": model.text_encoder}
+    ema = {name: copy.deepcopy(m) for name, m in trained.items()}
+    params = [p for m in trained.values() for p in m.parameters()]
+    for m in trained.values():
+        m.requires_grad_(True).train()
+    run = {"stage": "denoiser", "settings": asdict(s)}
+    stage = _Stage(work / "denoiser.safetensors", params, s.lr, s.seed + 2, run)
+    start = stage.resume({**trained, **{f"ema_{k}": m for k, m in ema.items()}})
+    groups = _length_groups(model, captions)
+    sizes = np.array([len(g) for g in groups], float)
+    bar = tqdm(range(start, s.steps), initial=start, total=s.steps, disable=not progress,
+               desc=f"toy {s.family}: denoiser", unit="step")
+    for step in bar:
+        tic = time.perf_counter()
+        for group in stage.optimizer.param_groups:
+            group["lr"] = s.lr * _lr_factor(step, s.steps, s.warmup)
+        g = groups[int(torch.multinomial(torch.from_numpy(sizes), 1, generator=stage.generator))]
+        idx = g[torch.randint(len(g), (s.batch,), generator=stage.generator).numpy()]
+        x0 = latents[idx]
+        t = torch.randint(0, model.num_train_timesteps, (s.batch,), generator=stage.generator)
+        noise = torch.randn(x0.shape, generator=stage.generator)
+        drop = torch.rand(s.batch, generator=stage.generator) < s.caption_dropout
+        embeds = model.encode_prompts([captions[i] for i in idx])
+        cond = torch.where(drop[:, None, None], embeds.uncond, embeds.cond)
+        loss = diffusion_loss(model, x0, t, noise, PromptEmbeds(embeds.prompt, cond, embeds.uncond))
+        stage.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        stage.optimizer.step()
+        decay = min(s.ema, (1 + step) / (10 + step))
+        with torch.no_grad():
+            for name, module in trained.items():
+                for p_ema, p in zip(ema[name].parameters(), module.parameters()):
+                    p_ema.lerp_(p, 1 - decay)
+        stage.losses.append(loss.item())
+        stage.seconds += time.perf_counter() - tic
+        bar.set_postfix(loss=f"{np.mean(stage.losses[-100:]):.4f}")
+        if (step + 1) % s.checkpoint_every == 0 or step + 1 == s.steps:
+            stage.save({**trained, **{f"ema_{k}": m for k, m in ema.items()}}, step + 1)
+    with torch.no_grad():
+        for name, module in trained.items():
+            module.load_state_dict(ema[name].state_dict())
+            module.requires_grad_(False).eval()
+    return {"steps": s.steps, "loss_curve": _curve(stage.losses), "minutes": stage.seconds / 60}
+
+
+def _curve(losses: list[float], points: int = 200) -> list[list[float]]:
+    """``[[step, mean loss over the steps up to it], ...]`` at about ``points`` evenly spaced steps."""
+    if not losses:
+        return []
+    edges = np.unique(np.linspace(0, len(losses), min(points, len(losses)) + 1).astype(int))
+    return [[int(b), float(np.mean(losses[a:b]))] for a, b in zip(edges[:-1], edges[1:])]
+
+
+# ------------------------------------------------------------------------------------ the command
+def train(settings: TrainSettings, out_dir: str | Path, *, progress: bool = True) -> dict:
+    """Train ``settings.family`` from scratch into ``out_dir`` (resuming a stopped run); see the module doc."""
+    out_dir = Path(out_dir)
+    work = out_dir / ".training"
+    work.mkdir(parents=True, exist_ok=True)
+    tic = time.perf_counter()
+    commit = provenance.git_commit()  # the code this run starts from
+    torch.manual_seed(settings.seed)
+    model = build_model(settings)
+    videos, captions, masks = training_clips(settings)
+    vae_record = train_vae(model, videos, masks, settings, work, progress)
+    latents = encode_pool(model, videos)
+    denoiser_record = train_denoiser(model, latents, captions, settings, work, progress)
+    record = {
+        "family": settings.family,
+        "what": "toy-world model: the family's real classes at toy size, trained from scratch on "
+                "motionlib's procedural world; not the paper's model",
+        "defaults": asdict(settings.defaults),
+        "world": {"frames": world.FRAMES, "size": world.SIZE, "held_out_combinations": len(world.held_out_combinations()),
+                  "training_paths": list(world.TRAINING_PATHS), "pool": settings.pool},
+        "settings": asdict(settings),
+        "seed": settings.seed,
+        "vae": vae_record,
+        "denoiser": denoiser_record,
+        "parameters": {name: sum(p.numel() for p in m.parameters())
+                       for name, m in (("denoiser", model.denoiser), ("vae", model.vae),
+                                       ("text_encoder", model.text_encoder))},
+        "wall_minutes": (time.perf_counter() - tic) / 60,
+        "git_commit": commit,
+        "packages": provenance.package_versions(),
+    }
+    save(model, out_dir, record)
+    shutil.rmtree(work, ignore_errors=True)
+    return record
+
+
+def save(model: VideoModel, out_dir: Path, record: dict) -> None:
+    """Write the pipeline (float16 safetensors) and ``toyworld.json`` into ``out_dir``."""
+    from motionlib.models.loading import _quiet_diffusers
+
+    with _quiet_diffusers():
+        half = copy.deepcopy(model.pipeline).to(dtype=torch.float16)
+        half.save_pretrained(out_dir, safe_serialization=True)
+    (out_dir / TOY_RECORD).write_text(json.dumps(record, indent=1, default=str) + "\n")
+
+
+def settings_with(family: str, **overrides) -> TrainSettings:
+    """``TrainSettings(family)`` with ``overrides`` (None values ignored)."""
+    return replace(TrainSettings(family), **{k: v for k, v in overrides.items() if v is not None})
