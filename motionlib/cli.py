@@ -1,5 +1,5 @@
-"""The ``motionlib`` command: ``models``, ``sample``, ``sweep``, ``customize``, ``generate``, ``reproduce``
-(the main job)."""
+"""The ``motionlib`` command: ``models``, ``sample``, ``sweep``, ``customize``, ``generate``, ``toyworld``,
+``reproduce`` (the main job)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,13 @@ import sys
 from pathlib import Path
 
 from motionlib.errors import MotionlibError, ParameterError
+
+
+def _note(model) -> str:
+    """What a result of ``model`` is not: the label of tiny random and toy-world models."""
+    from motionlib.provenance import label
+
+    return f" ({label(model)})" if label(model) else ""
 
 
 def cmd_models(args) -> int:
@@ -40,8 +47,7 @@ def cmd_sample(args) -> int:
     provenance.write_sidecar(out, provenance.record(model, settings=sample.settings, seed=args.seed,
                                                      what="motionlib sample"))
     f, h, w = sample.video.shape[:3]
-    note = " (tiny random model: a pipeline check, not a real sample)" if model.is_tiny else ""
-    print(f"wrote {out} ({f} frames, {h}x{w}){note}")
+    print(f"wrote {out} ({f} frames, {h}x{w}){_note(model)}")
     return 0
 
 
@@ -64,10 +70,9 @@ def cmd_sweep(args) -> int:
                             seed=args.seed, what="motionlib sweep: prompt-window resampling")
     path = provenance.save_table(result.rows, out / "sweep.csv", rec)
     c = result.counts
-    note = " (tiny random model: a pipeline check, not a result)" if model.is_tiny else ""
     print(f"wrote {path} ({len(result.rows)} windows; denoiser evaluations {c['evaluations']} this run, "
           f"{c['shared_formula']} shared vs {c['naive']} naive; {c['windows_from_cache']} windows "
-          f"from cache){note}")
+          f"from cache){_note(model)}")
     return 0
 
 
@@ -88,11 +93,10 @@ def cmd_customize(args) -> int:
     r = result.record
     resumed = f", resumed at step {result.resumed_from}" if result.resumed_from else ""
     loss = f", loss {result.losses[0]:.4f} -> {result.losses[-1]:.4f}" if result.losses else ""
-    note = " (tiny random model: a pipeline check, not a real adapter)" if model.is_tiny else ""
     print(f"wrote {out / 'adapter.safetensors'} and {out / 'adapter.json'}: {r['mode']} on "
           f"{len(r['target_modules'])} {settings.group} projections ({settings.projections}), "
           f"{r['trainable_parameters']} trainable parameters, tau {settings.tau}, {result.steps} steps"
-          f"{resumed}{loss}{note}")
+          f"{resumed}{loss}{_note(model)}")
     return 0
 
 
@@ -121,22 +125,7 @@ def cmd_generate(args) -> int:
             model, settings={**sample.settings, "adapter_dir": str(args.adapter), "adapter_record": record},
             seed=sample.settings["seed"], what="motionlib generate: customized sample"))
         written.append(path.name)
-    note = " (tiny random model: a pipeline check, not a real sample)" if model.is_tiny else ""
-    print(f"wrote {len(written)} videos to {out} ({', '.join(written)}); adapter on at t >= {tau}{note}")
-    return 0
-
-
-def cmd_toyworld_train(args) -> int:
-    from motionlib.toyworld.training import settings_with, train
-
-    settings = settings_with(args.family, seed=args.seed, steps=args.steps, vae_steps=args.vae_steps,
-                             pool=args.pool)
-    record = train(settings, args.out)
-    d = record["denoiser"]
-    print(f"wrote a toy-world {args.family} model to {args.out} in {record['wall_minutes']:.1f} min "
-          f"(VAE {record['vae']['minutes']:.1f} min, {record['vae']['psnr_db_first_64_clips']:.1f} dB; "
-          f"denoiser {d['steps']} steps, {d['minutes']:.1f} min, final loss {d['loss_curve'][-1][1]:.4f}); "
-          f"load it with --source {args.out}")
+    print(f"wrote {len(written)} videos to {out} ({', '.join(written)}); adapter on at t >= {tau}{_note(model)}")
     return 0
 
 
@@ -230,16 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(func=cmd_generate)
 
-    toy = sub.add_parser("toyworld", help="the toy world: train its models, measure them")
-    toy_sub = toy.add_subparsers(dest="toy_command", required=True)
-    p = toy_sub.add_parser("train", help="train a toy-world model from scratch (resumes a stopped run)")
-    p.add_argument("--family", required=True, choices=["modelscope", "latte", "cogvideox"])
-    p.add_argument("--out", required=True, help="output folder (a diffusers checkpoint folder)")
-    p.add_argument("--seed", type=int, help="seed of the data, the weights and the training draws (default 0)")
-    p.add_argument("--steps", type=int, help="denoiser steps (default: the family's, to fit 60 min on 2 cores)")
-    p.add_argument("--vae-steps", type=int, help="VAE steps (default 1500)")
-    p.add_argument("--pool", type=int, help="training clips (default 6000)")
-    p.set_defaults(func=cmd_toyworld_train)
+    from motionlib.toyworld.commands import add_parser as add_toyworld
+
+    add_toyworld(sub)
 
     p = sub.add_parser("reproduce", help="run every notebook (figures and tables) with papermill")
     p.add_argument("--profile", default="smoke", choices=["smoke", "paper"])

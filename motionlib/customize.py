@@ -57,6 +57,9 @@ FAMILY_TRAINING: dict[str, tuple[float, int]] = {
 DIRECT_LR_SCALE = 0.1
 # Tiny random models only exercise the code path: 20 steps (our choice).
 TINY_TRAIN_STEPS = 20
+# Toy-world models were trained at 1e-3 (motionlib.toyworld.training): the paper's rule, "fine-tune
+# at the base model's original learning rate", gives 1e-3 for them; 300 steps as for the real ones.
+TOY_LEARNING_RATE = 1e-3
 
 MODES = ("lora", "direct")
 GROUPS = ("temporal", "spatial", "joint")
@@ -78,7 +81,7 @@ class CustomizeSettings:
     mode: str = "lora"  # "lora" | "direct"
     rank: int = 4
     alpha: float = 4
-    learning_rate: float | None = None  # None = FAMILY_TRAINING (x DIRECT_LR_SCALE when direct)
+    learning_rate: float | None = None  # None = FAMILY_TRAINING or TOY_LEARNING_RATE (x DIRECT_LR_SCALE when direct)
     train_steps: int | None = None  # None = FAMILY_TRAINING, or TINY_TRAIN_STEPS for tiny models
     batch_size: int = 1  # (timestep, noise) draws per step, all on the one reference video
     num_frames: int | None = None
@@ -120,6 +123,8 @@ class CustomizeSettings:
     def resolved(self, model: VideoModel) -> CustomizeSettings:
         """These settings with every ``None`` replaced by ``model``'s default."""
         lr, steps = FAMILY_TRAINING.get(model.family, (1e-4, 300))
+        if model.is_toy:
+            lr = TOY_LEARNING_RATE
         if self.mode == "direct":
             lr *= DIRECT_LR_SCALE
         d = model.defaults

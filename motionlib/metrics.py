@@ -5,7 +5,8 @@ float. CLIP-family scorers come in two kinds:
 
 - real: :func:`load_clip_scorer` (open_clip, default ViT-L-14 ``openai``, the CLIP of the TGVE
   evaluation) and :func:`load_pick_scorer` (PickScore_v1 through transformers). Missing weights raise
-  :class:`~motionlib.errors.WeightsNotFoundError`; there is no silent fallback.
+  :class:`~motionlib.errors.WeightsNotFoundError`; there is no silent fallback. The toy-world CLIP
+  (:mod:`motionlib.toyworld.clip`) loads through the same open_clip path (``clip_scorer("toy")``).
 - tiny: :func:`tiny_clip_scorer` and :func:`tiny_pick_scorer`, the same architectures at toy size with
   seeded random weights, built offline in well under a second. Their scores mean nothing; they
   exist so every code path runs in tests. ``describe()`` labels them ``"tiny random"``.
@@ -249,28 +250,38 @@ def load_clip_scorer(name: str = "ViT-L-14", pretrained: str = "openai", device:
 
     ``pretrained`` is an open_clip tag (from the local cache, or downloaded when online) or a local
     checkpoint file. QuickGELU is switched on when the tag needs it (the OpenAI weights do); for a
-    checkpoint file pick the matching name (e.g. ``"ViT-L-14-quickgelu"``).
+    checkpoint file pick the matching name (e.g. ``"ViT-L-14-quickgelu"``). A ``name`` with an
+    open_clip schema, ``"local-dir:FOLDER"`` (``open_clip_config.json`` + weights + tokenizer, as the
+    toy CLIP is saved) or ``"hf-hub:ORG/NAME"``, carries its own weights; ``pretrained`` is ignored.
     """
     import open_clip
 
-    if open_clip.get_model_config(name) is None:
-        raise ParameterError(f"unknown open_clip model {name!r}; see open_clip.list_models()")
-    tag_cfg = open_clip.get_pretrained_cfg(name, pretrained)
     how_to = (
         "run once with network access so open_clip caches them (Hugging Face cache, HF_HOME), "
         "or pass a local checkpoint file as pretrained"
     )
-    if not tag_cfg and not Path(pretrained).expanduser().is_file():
+    schema = name.partition(":")[0] if name.startswith(("local-dir:", "hf-hub:")) else None
+    if schema == "local-dir" and not (Path(name.partition(":")[2]) / "open_clip_config.json").is_file():
+        raise WeightsNotFoundError(f"open_clip folder {name.partition(':')[2]} not found or holds no "
+                                   "open_clip_config.json; for the toy CLIP, train one with "
+                                   "`motionlib toyworld train-clip --out DIR` and pass local-dir:DIR")
+    if schema is None and open_clip.get_model_config(name) is None:
+        raise ParameterError(f"unknown open_clip model {name!r}; see open_clip.list_models()")
+    tag_cfg = open_clip.get_pretrained_cfg(name, pretrained) if schema is None else {}
+    if schema is None and not tag_cfg and not Path(pretrained).expanduser().is_file():
         raise WeightsNotFoundError(
             f"open_clip weights {pretrained!r} for {name} not found: neither a checkpoint file nor one of "
             f"its tags ({', '.join(open_clip.list_pretrained_tags_by_model(name))}); {how_to}"
         )
     hub = f", hub repo {tag_cfg['hf_hub'].rstrip('/')}" if tag_cfg.get("hf_hub") else ""
     try:
-        model = open_clip.create_model(
-            name, pretrained=pretrained if tag_cfg else str(Path(pretrained).expanduser()),
-            device=device, force_quick_gelu=bool(tag_cfg.get("quick_gelu")), require_pretrained=True,
-        )
+        if schema is None:
+            model = open_clip.create_model(
+                name, pretrained=pretrained if tag_cfg else str(Path(pretrained).expanduser()),
+                device=device, force_quick_gelu=bool(tag_cfg.get("quick_gelu")), require_pretrained=True,
+            )
+        else:
+            model, pretrained = open_clip.create_model(name, device=device, require_pretrained=True), name
         tokenizer = open_clip.get_tokenizer(name)
     except (RuntimeError, OSError, ValueError) as err:
         raise WeightsNotFoundError(
@@ -305,12 +316,20 @@ def tiny_clip_scorer(seed: int = 0, device: str = "cpu") -> ClipScorer:
 def clip_scorer(spec: str = "auto", model=None, device: str = "cpu") -> ClipScorer:
     """The CLIP named by ``spec`` (the CLI's and notebooks' ``clip`` setting).
 
-    ``"auto"``: tiny if ``model`` (a :class:`~motionlib.models.base.VideoModel`) is tiny, else
-    ViT-L-14 ``openai``; ``"tiny"``: :func:`tiny_clip_scorer` (seed 0); otherwise open_clip
-    ``NAME[:PRETRAINED]`` for :func:`load_clip_scorer`, PRETRAINED defaulting to ``openai``.
+    ``"auto"``: tiny if ``model`` (a :class:`~motionlib.models.base.VideoModel`) is tiny, the toy CLIP
+    if it is a toy-world model, else ViT-L-14 ``openai``; ``"tiny"``: :func:`tiny_clip_scorer`
+    (seed 0); ``"toy"``: the shipped toy-world CLIP (``local-dir:`` :data:`motionlib.paths.TOY_CLIP_DIR`);
+    otherwise open_clip ``NAME[:PRETRAINED]`` for :func:`load_clip_scorer`, PRETRAINED defaulting to
+    ``openai`` (``local-dir:FOLDER`` and ``hf-hub:ORG/NAME`` are whole names).
     """
+    from motionlib import paths
+
     if spec == "tiny" or (spec == "auto" and model is not None and model.is_tiny):
         return tiny_clip_scorer(seed=0, device=device)
+    if spec == "toy" or (spec == "auto" and model is not None and getattr(model, "is_toy", False)):
+        return load_clip_scorer(f"local-dir:{paths.TOY_CLIP_DIR}", device=device)
+    if spec.startswith(("local-dir:", "hf-hub:")):
+        return load_clip_scorer(spec, device=device)
     name, _, pretrained = ("ViT-L-14:openai" if spec == "auto" else spec).partition(":")
     return load_clip_scorer(name, pretrained or "openai", device)
 
@@ -425,13 +444,15 @@ def tiny_pick_scorer(seed: int = 0, device: str = "cpu") -> PickScorer:
     )
 
 
-def pick_scorer(spec: str = "auto", model=None, device: str = "cpu") -> PickScorer:
-    """The PickScore named by ``spec`` (the notebooks' ``pick`` setting).
+def pick_scorer(spec: str = "auto", model=None, device: str = "cpu") -> PickScorer | None:
+    """The PickScore named by ``spec`` (the notebooks' ``pick`` setting), or ``None`` for none.
 
-    ``"auto"``: tiny if ``model`` is tiny, else PickScore_v1; ``"tiny"``: :func:`tiny_pick_scorer`;
-    ``"none"`` is not accepted here (callers skip PickScore themselves); otherwise ``MODEL[:PROCESSOR]``
-    hub ids or folders for :func:`load_pick_scorer`.
+    ``"auto"``: tiny if ``model`` is tiny, none for a toy-world model (no toy PickScore exists: a
+    preference model needs human preferences), else PickScore_v1; ``"tiny"``: :func:`tiny_pick_scorer`;
+    ``"none"``: none; otherwise ``MODEL[:PROCESSOR]`` hub ids or folders for :func:`load_pick_scorer`.
     """
+    if spec == "none" or (spec == "auto" and model is not None and getattr(model, "is_toy", False)):
+        return None
     if spec == "tiny" or (spec == "auto" and model is not None and model.is_tiny):
         return tiny_pick_scorer(seed=0, device=device)
     if spec == "auto":

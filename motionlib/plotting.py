@@ -14,7 +14,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 
-from motionlib.provenance import TINY_LABEL, write_sidecar
+from motionlib import provenance
 
 ONE_COLUMN_IN = 3.3
 TWO_COLUMN_IN = 7.0
@@ -43,18 +43,18 @@ def figure(width: str = "one", aspect: float = 0.75, **kwargs):
 
 
 def save_figure(fig, out_dir: str | Path, stem: str, rec: dict[str, Any]) -> list[Path]:
-    """Write ``stem.pdf`` and ``stem.png`` (+ provenance sidecar). Tiny results are labelled."""
+    """Write ``stem.pdf`` and ``stem.png`` (+ provenance sidecar). Tiny and toy results are labelled."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    if rec.get("tiny_random_weights"):
-        fig.text(0.5, 1.0, TINY_LABEL, ha="center", va="bottom", fontsize=6, color="#D55E00")
+    if provenance.label(rec):
+        fig.text(0.5, 1.0, provenance.label(rec), ha="center", va="bottom", fontsize=6, color="#D55E00")
     meta = {"Title": stem, "Subject": rec.get("what", ""), "Keywords": rec.get("label", "")}
     written = []
     for ext in ("pdf", "png"):
         path = out_dir / f"{stem}.{ext}"
         fig.savefig(path, metadata=meta if ext == "pdf" else {"Title": stem, "Description": meta["Keywords"]})
         written.append(path)
-    write_sidecar(out_dir / stem, rec)
+    provenance.write_sidecar(out_dir / stem, rec)
     return written
 
 

@@ -2,7 +2,8 @@
 
 A record says which model made a result (family, source, tiny or real), with what settings and
 seed, by which code (git commit) and packages. It is written as ``<stem>.provenance.json`` beside
-the output, and tiny-model results carry a label that says they are not the paper's results.
+the output, and results of tiny random models or toy-world models carry a label (:func:`label`)
+that says they are not the paper's results.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pandas as pd
 from motionlib import paths
 
 TINY_LABEL = "TINY RANDOM MODEL: pipeline check only, not a result of the paper's models"
+TOY_LABEL = "TOY WORLD: models trained on motionlib's procedural toy world, not the paper's models"
 PACKAGES = ("motionlib", "torch", "diffusers", "transformers", "peft", "open_clip_torch", "numpy",
             "pandas", "opencv-python-headless")
 
@@ -53,18 +55,33 @@ def record(models: Any = (), *, settings: dict | None = None, seed: int | None =
         models = [models]
     described = [m.describe() if hasattr(m, "describe") else dict(m) for m in models]
     tiny = any(m.get("tiny_random_weights") for m in described)
+    toy = any(m.get("toy_world") for m in described)
     return {
         "what": what,
         "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "models": described,
         "tiny_random_weights": tiny,
-        "label": TINY_LABEL if tiny else "",
+        "toy_world": toy,
+        "label": label(described),
         "settings": settings or {},
         "seed": seed,
         "git_commit": git_commit(),
         "packages": package_versions(),
         **extra,
     }
+
+
+def label(what: Any) -> str:
+    """The label outputs of ``what`` must carry: :data:`TINY_LABEL`, :data:`TOY_LABEL` or ``""``.
+
+    ``what``: a VideoModel, a provenance record, a ``describe()`` dict, or a list of them."""
+    items = what if isinstance(what, (list, tuple)) else [what]
+    flags = [m.describe() if hasattr(m, "describe") else dict(m) for m in items]
+    if any(f.get("tiny_random_weights") for f in flags):
+        return TINY_LABEL
+    if any(f.get("toy_world") for f in flags):
+        return TOY_LABEL
+    return ""
 
 
 def sidecar_path(output: str | Path) -> Path:
@@ -81,11 +98,11 @@ def write_sidecar(output: str | Path, rec: dict[str, Any]) -> Path:
 
 
 def save_table(df: pd.DataFrame, path: str | Path, rec: dict[str, Any]) -> Path:
-    """Write ``df`` as CSV with its provenance sidecar; tiny results get a ``label`` column."""
+    """Write ``df`` as CSV with its provenance sidecar; tiny and toy results get a ``label`` column."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if rec.get("tiny_random_weights") and "label" not in df.columns:
-        df = df.assign(label=TINY_LABEL)
+    if label(rec) and "label" not in df.columns:
+        df = df.assign(label=label(rec))
     df.to_csv(path, index=False)
     write_sidecar(path, rec)
     return path

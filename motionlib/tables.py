@@ -117,8 +117,8 @@ def write_table(table: pd.DataFrame, out_dir: str | Path, stem: str, caption: st
     """Write ``<stem>.md``, ``<stem>.tex``, ``<stem>.csv`` and their shared ``<stem>.provenance.json``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    if rec.get("tiny_random_weights"):
-        caption = f"{provenance.TINY_LABEL}. {caption}"
+    if provenance.label(rec):
+        caption = f"{provenance.label(rec)}. {caption}"
     files = {"md": out_dir / f"{stem}.md", "tex": out_dir / f"{stem}.tex"}
     files["md"].write_text(to_markdown(table, caption), encoding="utf-8")
     files["tex"].write_text(to_latex(table, caption, f"tab:{stem}"), encoding="utf-8")

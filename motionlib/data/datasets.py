@@ -169,9 +169,21 @@ def select_videos(videos: str | list[str] = "bundled", tgve_root: str | os.PathL
     """The videos a notebook parameter names.
 
     - ``"bundled"``: the shipped clips; a list of bundled clip names picks some of them.
+    - ``"toy"`` / ``"toy:N"``: the toy world's 20 (or first ``N``) held-out clips, straight paths;
+      ``"zigzag"`` / ``"zigzag:N"``: its zigzag clips (:func:`motionlib.toyworld.dataset.toy_dataset`);
+      a list of toy clip names (``toy03``, ``zig00`` ...) picks some of them.
     - with ``tgve_root`` (default: ``$MOTIONLIB_TGVE``): ``"all"`` or a list of TGVE video names
       (optionally within ``subset``).
     """
+    if isinstance(videos, str) and videos.partition(":")[0] in ("toy", "zigzag"):
+        from motionlib.toyworld.dataset import toy_dataset
+
+        kind, _, count = videos.partition(":")
+        if count and not count.isdigit():
+            raise DatasetError(f"videos={videos!r}: write {kind}:N with N a number of toy clips (e.g. {kind}:3)")
+        return toy_dataset(int(count) if count else 20, path="zigzag" if kind == "zigzag" else "straight")
+    if not isinstance(videos, str) and videos and all(_is_toy_name(v) for v in videos):
+        return [find_video(v) for v in videos]
     tgve_root = tgve_root or paths.tgve_root()
     if videos == "all" and not tgve_root:
         raise DatasetError("videos='all' means the 76 TGVE videos: pass tgve_root or set MOTIONLIB_TGVE "
@@ -190,8 +202,19 @@ def select_videos(videos: str | list[str] = "bundled", tgve_root: str | os.PathL
     return [by_name[n] for n in names]
 
 
+def _is_toy_name(name) -> bool:
+    from motionlib.toyworld.dataset import parse_name
+
+    return isinstance(name, str) and parse_name(name) is not None and not Path(name).exists()
+
+
 def find_video(video: str | os.PathLike, tgve_root: str | os.PathLike | None = None) -> VideoItem:
-    """One video by bundled name, TGVE name (with ``tgve_root``), or path (captions then empty)."""
+    """One video by bundled name, toy clip name (``toy03``, ``zig00``, or the full name), TGVE name
+    (with ``tgve_root``), or path (captions then empty)."""
+    if _is_toy_name(video):
+        from motionlib.toyworld.dataset import find_toy_clip
+
+        return find_toy_clip(str(video))
     if tgve_root:
         return load_tgve(tgve_root, videos=[str(video)])[0]
     bundled = {item.name: item for item in bundled_dataset()}

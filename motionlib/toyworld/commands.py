@@ -1,0 +1,247 @@
+"""``motionlib toyworld ...``: train the toy models, render and read clips, measure the claim.
+
+Every measuring command writes CSVs with provenance sidecars into ``--out`` and prints a summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+TOY_FAMILIES = ["modelscope", "latte", "cogvideox"]
+
+
+def _record(model, what: str, settings: dict):
+    from motionlib import provenance
+
+    return provenance.record(model, settings=settings, seed=settings.get("seed"), what=what)
+
+
+def _save(df, out: Path, name: str, rec: dict) -> Path:
+    from motionlib import provenance
+
+    return provenance.save_table(df, out / f"{name}.csv", rec)
+
+
+def _show(title: str, df) -> None:
+    import pandas as pd
+
+    with pd.option_context("display.width", 160, "display.max_columns", 30, "display.precision", 3):
+        print(f"\n{title}\n{df.to_string(index=False)}")
+
+
+def cmd_train(args) -> int:
+    from motionlib.toyworld.training import settings_with, train
+
+    settings = settings_with(args.family, seed=args.seed, steps=args.steps, vae_steps=args.vae_steps, pool=args.pool)
+    record = train(settings, args.out)
+    d = record["denoiser"]
+    print(f"wrote a toy-world {args.family} model to {args.out} in {record['wall_minutes']:.1f} min "
+          f"(VAE {record['vae']['minutes']:.1f} min, {record['vae']['psnr_db_first_64_clips']:.1f} dB; "
+          f"denoiser {d['steps']} steps, {d['minutes']:.1f} min, final loss {d['loss_curve'][-1][1]:.4f}); "
+          f"load it with --source {args.out}")
+    return 0
+
+
+def cmd_train_clip(args) -> int:
+    from dataclasses import replace
+
+    from motionlib.toyworld.clip import ClipTrainSettings, train_clip
+
+    settings = replace(ClipTrainSettings(), **{k: v for k, v in dict(seed=args.seed, steps=args.steps).items()
+                                               if v is not None})
+    record = train_clip(args.out, settings)
+    print(f"wrote the toy CLIP to {args.out} in {record['wall_minutes']:.1f} min (final loss "
+          f"{record['loss_curve'][-1][1]:.3f}); use it with --clip local-dir:{args.out}")
+    return 0
+
+
+def cmd_render(args) -> int:
+    import cv2
+
+    from motionlib.data import write_video
+    from motionlib.toyworld import world
+
+    spec = world.spec_from_caption(args.caption, seed=args.seed)
+    video = world.render(spec)
+    out = Path(args.out)
+    if out.suffix.lower() in (".mp4", ".gif"):
+        write_video(out, video, fps=4)
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        for i, frame in enumerate(video):
+            cv2.imwrite(str(out / f"{i:05d}.png"), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    print(f"wrote {out}: {world.caption(spec)} (speed {spec.speed:.2f} px/frame, start "
+          f"({spec.start[0]:.1f}, {spec.start[1]:.1f}))")
+    return 0
+
+
+def cmd_read(args) -> int:
+    from motionlib.data import read_video
+    from motionlib.toyworld import oracle
+
+    video = read_video(args.video, None, None)
+    if video.shape[1:3] != (32, 32):
+        video = read_video(args.video, None, 32)
+    reading = oracle.read(video)
+    attrs = reading.attributes()
+    print(" ".join(f"{k}={v}" for k, v in attrs.items()) + f" speed={reading.speed:.2f}px/frame")
+    return 0
+
+
+def cmd_quality(args) -> int:
+    from motionlib.metrics import clip_scorer
+    from motionlib.models import load_model
+    from motionlib.toyworld import quality, world
+
+    out = Path(args.out)
+    settings = {"samples": args.samples, "clips": args.clips, "seed": args.seed, "steps": args.steps}
+    if args.oracle:
+        rows = quality.oracle_accuracy(args.oracle)
+        rec = _record([], "toy world: oracle accuracy on rendered clips", {"clips": args.oracle})
+        _save(rows, out, "oracle", rec)
+        _show(f"oracle on {args.oracle} rendered clips (share correct)", quality.accuracy_table(rows))
+    if args.clip:
+        scorer = clip_scorer(args.clip)
+        specs = world.sample_specs(args.clips, args.seed + 1, "held_out", world.PATHS)
+        rows = quality.clip_ranking(scorer, specs)
+        rec = _record([], "toy world: CLIP ranking of the true caption", {**settings, "clip": scorer.describe()})
+        _save(rows, out, "clip_ranking", rec)
+        _show(f"{args.clip} on frames of {args.clips} held-out clips: top-1 among 108 appearance captions",
+              rows[["frame_top1", "clip_top1", "colour_ok", "shape_ok", "texture_ok", "background_ok"]].mean().to_frame().T)
+    for family in args.model or []:
+        model = load_model(family, args.source)
+        rec = _record(model, "toy world: generation and reconstruction quality", settings)
+        gen = quality.generation_quality(model, samples=args.samples, seed=args.seed, num_steps=args.steps)
+        _save(gen, out, f"generation_{family}", rec)
+        _show(f"{family}: generation on the {gen['prompt'].nunique()} held-out combinations x {args.samples} "
+              "samples (share the oracle reads as captioned)", quality.accuracy_table(gen))
+        print(f"speed read: {gen['speed_read'].mean():.2f} +- {gen['speed_read'].std():.2f} px/frame "
+              f"(world: uniform {world.SPEED_RANGE[0]}-{world.SPEED_RANGE[1]})")
+        specs = world.sample_specs(args.clips, args.seed + 2, "held_out", ("straight",))
+        rec_rows = quality.reconstruction_quality(model, specs, num_steps=args.steps)
+        _save(rec_rows, out, f"reconstruction_{family}", rec)
+        table = rec_rows.groupby("how")[["psnr_db", "trajectory_error_px"] + [c for c in rec_rows if c.endswith("_ok")]].mean()
+        _show(f"{family}: inversion + resampling with the same caption, {args.clips} held-out clips", table.reset_index())
+    return 0
+
+
+def cmd_claim(args) -> int:
+    from motionlib.metrics import clip_scorer
+    from motionlib.models import load_model
+    from motionlib.resampling import SweepSettings
+    from motionlib.toyworld import claim
+    from motionlib.toyworld.dataset import toy_specs
+
+    out = Path(args.out)
+    for family in args.model:
+        model = load_model(family, args.source)
+        scorer = clip_scorer(args.clip, model)
+        settings = SweepSettings(num_steps=args.steps, grid=args.grid)
+        specs = toy_specs(args.clips)
+        rec = _record(model, "toy world: prompt-window sweeps read by the oracle",
+                      {"clips": args.clips, "steps": args.steps, "grid": args.grid, "clip": scorer.describe(),
+                       "seed": args.seed, "trajectory_tolerance_px": claim.TRAJECTORY_TOLERANCE})
+        rows = claim.claim_sweeps(model, specs, scorer, settings=settings, seed=args.seed)
+        _save(rows, out, f"claim_rows_{family}", rec)
+        commits = claim.commitment(rows)
+        _save(commits, out, f"commitment_{family}", rec)
+        summary = claim.commitment_summary(commits)
+        _save(summary, out, f"commitment_summary_{family}", rec)
+        _show(f"{family}: commitment timestep per attribute (mean [95% bootstrap over clips])", summary)
+        curve, tau_star = claim.tradeoff(rows)
+        _save(curve.assign(tau_star=tau_star), out, f"tradeoff_{family}", rec)
+        _show(f"{family}: appearance changed vs motion kept at tau_end = 0 (tau* = {tau_star})", curve)
+        checks = claim.spearman_checks(rows)
+        _save(checks, out, f"spearman_{family}", rec)
+        _show(f"{family}: the paper's metrics against the oracle (Spearman)", checks)
+    return 0
+
+
+def cmd_customization(args) -> int:
+    from motionlib.customize import CustomizeSettings
+    from motionlib.models import load_model
+    from motionlib.toyworld import customization
+
+    out = Path(args.out)
+    for family in args.model:
+        model = load_model(family, args.source)
+        refs = customization.reference_specs(args.references)
+        settings = CustomizeSettings(train_steps=args.train_steps)
+        rec = _record(model, "toy world: motion customization (zigzag) read by the oracle",
+                      {"references": args.references, "prompts": args.prompts, "samples": args.samples,
+                       "taus": list(args.taus), "seed": args.seed, "customize": settings.resolved(model).__dict__})
+        rows = customization.customization_experiment(model, refs, taus=args.taus, prompts_per_reference=args.prompts,
+                                                      samples=args.samples, seed=args.seed, settings=settings)
+        _save(rows, out, f"customization_rows_{family}", rec)
+        table = customization.summary(rows)
+        _save(table, out, f"customization_{family}", rec)
+        _show(f"{family}: motion transfer vs appearance leakage per tau", table)
+    return 0
+
+
+def add_parser(sub) -> None:
+    """Register ``motionlib toyworld ...`` on the main parser's subcommands."""
+    toy = sub.add_parser("toyworld", help="the toy world: train its models, render and read clips, measure the claim")
+    cmds = toy.add_subparsers(dest="toy_command", required=True)
+
+    p = cmds.add_parser("train", help="train a toy-world model from scratch (a stopped run resumes)")
+    p.add_argument("--family", required=True, choices=TOY_FAMILIES)
+    p.add_argument("--out", required=True, help="output folder (a diffusers checkpoint folder)")
+    p.add_argument("--seed", type=int, help="seed of the data, the weights and the training draws (default 0)")
+    p.add_argument("--steps", type=int, help="denoiser steps (default: the family's, to fit 60 min on 2 cores)")
+    p.add_argument("--vae-steps", type=int, help="VAE steps (default 1200)")
+    p.add_argument("--pool", type=int, help="training clips (default 6000)")
+    p.set_defaults(func=cmd_train)
+
+    p = cmds.add_parser("train-clip", help="train the toy CLIP from scratch (open_clip local-dir folder)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--steps", type=int, help="training steps (default 1500)")
+    p.set_defaults(func=cmd_train_clip)
+
+    p = cmds.add_parser("render", help="render a world clip for a caption (mp4, gif, or a folder of PNGs: lossless)")
+    p.add_argument("--caption", required=True, help='e.g. "a red striped circle moves left on a gray background"')
+    p.add_argument("--seed", type=int, default=0, help="seed of the speed and start position")
+    p.add_argument("--out", required=True, help="FILE.mp4, FILE.gif or a folder")
+    p.set_defaults(func=cmd_render)
+
+    p = cmds.add_parser("read", help="the oracle's reading of a toy-world video")
+    p.add_argument("video", help="an mp4, gif or folder of frames (32 x 32; other sizes are resized)")
+    p.set_defaults(func=cmd_read)
+
+    p = cmds.add_parser("quality", help="oracle accuracy, generation and reconstruction quality, CLIP ranking")
+    p.add_argument("--model", nargs="*", choices=TOY_FAMILIES, help="families to measure")
+    p.add_argument("--source", default="toy", help="toy (default) or a folder written by toyworld train")
+    p.add_argument("--samples", type=int, default=2, help="samples per held-out combination (default 2)")
+    p.add_argument("--clips", type=int, default=20, help="held-out clips for reconstruction and CLIP (default 20)")
+    p.add_argument("--steps", type=int, help="sampling steps (default: the model's, 50)")
+    p.add_argument("--oracle", type=int, default=0, help="also measure the oracle on this many rendered clips")
+    p.add_argument("--clip", help="also rank captions with this CLIP (toy, or local-dir:DIR)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_quality)
+
+    p = cmds.add_parser("claim", help="Fig. 2 sweeps on toy clips with one-attribute edits, read by the oracle")
+    p.add_argument("--model", nargs="+", required=True, choices=TOY_FAMILIES)
+    p.add_argument("--source", default="toy")
+    p.add_argument("--clips", type=int, default=20)
+    p.add_argument("--steps", type=int, help="sampling steps (default: the model's, 50)")
+    p.add_argument("--grid", type=int, default=100, help="window grid (100: 55 windows)")
+    p.add_argument("--clip", default="auto", help="CLIP for the CLIP-score change (auto: the toy CLIP)")
+    p.add_argument("--seed", type=int, default=0, help="seed of each clip's edit values")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_claim)
+
+    p = cmds.add_parser("customization", help="zigzag motion LoRA at several tau, read by the oracle")
+    p.add_argument("--model", nargs="+", required=True, choices=TOY_FAMILIES)
+    p.add_argument("--source", default="toy")
+    p.add_argument("--references", type=int, default=4, help="zigzag reference clips (default 4)")
+    p.add_argument("--prompts", type=int, default=4, help="new captions per reference (default 4)")
+    p.add_argument("--samples", type=int, default=2, help="samples per caption (default 2)")
+    p.add_argument("--taus", type=int, nargs="+", default=[1000, 900, 800, 700, 600, 0])
+    p.add_argument("--train-steps", type=int, help="LoRA steps (default 300)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_customization)
+

@@ -1,0 +1,109 @@
+"""Toy clips as a dataset: :class:`~motionlib.data.VideoItem` s with a caption and four edit captions.
+
+``toy_dataset()`` is the toy world's stand-in for TGVE: ``n`` clips of held-out combinations (no
+model trained on them), rendered from ``seed`` and written once as lossless PNG frame folders under
+``<cache>/toyworld/clips`` (so every reader of videos reads them). ``path="straight"`` clips
+(``toy00-...``) are what the base models know, for the resampling study (Fig. 1-2);
+``path="zigzag"`` clips (``zig00-...``) move in a way no base model saw, the references of the
+motion-customization notebooks (Tab. 1-4, Fig. 4-6). Each clip's edit captions change its
+appearance only, keeping its motion words, like TGVE's:
+
+=============  ====================================================  ===================
+edit kind      what changes                                          TGVE's counterpart
+=============  ====================================================  ===================
+``object``     colour and shape (another object)                     object (subject)
+``style``      texture                                               style
+``background`` background                                            background
+``multiple``   colour, shape, texture and background                 multiple
+=============  ====================================================  ===================
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from motionlib import paths
+from motionlib.data.datasets import VideoItem
+from motionlib.errors import DatasetError
+from motionlib.toyworld import world
+
+EDIT_ATTRIBUTES = {"object": ("colour", "shape"), "style": ("texture",), "background": ("background",),
+                   "multiple": ("colour", "shape", "texture", "background")}
+DEFAULT_SEED = 7
+PREFIX = {"straight": "toy", "zigzag": "zig"}
+
+
+def toy_specs(n: int = 20, seed: int = DEFAULT_SEED, split: str = "held_out", path: str = "straight") -> list[world.ClipSpec]:
+    """The clips of :func:`toy_dataset` as specs."""
+    if path not in PREFIX:
+        raise DatasetError(f"toy clips have a straight or zigzag path, not {path!r}")
+    return world.sample_specs(n, seed + (path == "zigzag"), split, (path,))
+
+
+def edited(spec: world.ClipSpec, attributes: tuple[str, ...], rng: np.random.Generator) -> world.ClipSpec:
+    """``spec`` with each of ``attributes`` changed to another value (drawn from ``rng``)."""
+    for attribute in attributes:
+        spec = spec.with_attribute(attribute, world.other_value(attribute, getattr(spec, attribute), rng))
+    return spec
+
+
+def edit_specs(spec: world.ClipSpec, index: int, seed: int = DEFAULT_SEED) -> dict[str, world.ClipSpec]:
+    """The four edits of clip ``index`` (seeded by ``seed`` and ``index``)."""
+    rng = np.random.default_rng([seed, index])
+    return {kind: edited(spec, attrs, rng) for kind, attrs in EDIT_ATTRIBUTES.items()}
+
+
+def clip_name(index: int, spec: world.ClipSpec) -> str:
+    texture = "" if spec.texture == "plain" else f"{spec.texture}-"
+    return f"{PREFIX[spec.path]}{index:02d}-{spec.colour}-{texture}{spec.shape}-{spec.direction}"
+
+
+def toy_dataset(n: int = 20, seed: int = DEFAULT_SEED, split: str = "held_out", path: str = "straight") -> list[VideoItem]:
+    """``n`` toy clips (see the module doc), written as PNG frame folders if not yet there."""
+    import cv2
+
+    if not (isinstance(n, int) and n >= 1):
+        raise DatasetError(f"the toy dataset needs n >= 1 clips, got {n!r}")
+    items = []
+    for i, spec in enumerate(toy_specs(n, seed, split, path)):
+        name = clip_name(i, spec)
+        folder = paths.cache_dir() / "toyworld" / "clips" / f"seed{seed}-{split}" / name
+        if not (folder / f"{spec.num_frames - 1:05d}.png").exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            for k, frame in enumerate(world.render(spec)):
+                tmp = folder / f".{k:05d}.png"
+                cv2.imwrite(str(tmp), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+                tmp.replace(folder / f"{k:05d}.png")
+        edits = {kind: world.caption(e) for kind, e in edit_specs(spec, i, seed).items()}
+        items.append(VideoItem(name, world.caption(spec), edits, folder, "toy", spec.num_frames))
+    return items
+
+
+def parse_name(name: str) -> tuple[str, int] | None:
+    """``("straight" | "zigzag", index)`` of a toy clip name (``toy03``, ``zig01-red-circle-up``), else None."""
+    head = str(name).split("-")[0]
+    for path, prefix in PREFIX.items():
+        if head.startswith(prefix) and head[len(prefix):].isdigit():
+            return path, int(head[len(prefix):])
+    return None
+
+
+def find_toy_clip(name: str, seed: int = DEFAULT_SEED, split: str = "held_out") -> VideoItem:
+    """The toy clip called ``name`` (its short ``toy03`` form, or its full name)."""
+    parsed = parse_name(name)
+    if parsed is None:
+        raise DatasetError(f"{name!r} is not a toy clip name (toy00, toy01-..., zig00, ...)")
+    path, index = parsed
+    item = toy_dataset(index + 1, seed, split, path)[index]
+    if "-" in str(name) and str(name) != item.name:
+        raise DatasetError(f"toy clip {name.split('-')[0]} is {item.name!r}, not {name!r}")
+    return item
+
+
+def toy_spec_of(item: VideoItem, seed: int = DEFAULT_SEED, split: str = "held_out") -> world.ClipSpec:
+    """The spec behind a :func:`toy_dataset` item (from its name)."""
+    parsed = parse_name(item.name)
+    if parsed is None:
+        raise DatasetError(f"{item.name!r} is not a toy clip")
+    path, index = parsed
+    return toy_specs(index + 1, seed, split, path)[index]

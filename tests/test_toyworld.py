@@ -1,0 +1,179 @@
+"""The toy world: its truth, the oracle that reads it, its tokenizers, dataset and training loop."""
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from motionlib.errors import ParameterError
+from motionlib.toyworld import claim, components, oracle, quality, world
+from motionlib.toyworld.dataset import find_toy_clip, toy_dataset, toy_spec_of
+
+
+# ------------------------------------------------------------------------------------ the world
+def test_captions_parse_back_to_their_attributes():
+    for combo in world.all_combinations():
+        for path in world.PATHS:
+            spec = world.ClipSpec(*combo, path=path)
+            parsed = world.parse_caption(world.caption(spec))
+            assert parsed == {k: getattr(spec, k) for k in parsed}
+    assert world.caption(world.ClipSpec("square", "red", "plain", "gray", "right")) == \
+        "a red square moves right on a gray background"
+    with pytest.raises(ParameterError, match="not a toy-world caption"):
+        world.parse_caption("a purple hexagon moves left on a gray background")
+
+
+def test_rendered_object_follows_its_true_trajectory_and_stays_in_frame():
+    for spec in world.sample_specs(40, 3, "any", world.PATHS):
+        video = world.render(spec)
+        assert video.shape == (8, 32, 32, 3) and video.dtype == np.uint8
+        background = np.array(world.BACKGROUNDS[spec.background])
+        for frame, (x, y) in zip(video, world.trajectory(spec)):
+            weight = (np.abs(frame.astype(float) - background).sum(-1) > 0)
+            assert not weight[[0, -1]].any() and not weight[:, [0, -1]].any()  # never touches the border
+            if spec.shape != "triangle" and spec.texture == "plain":  # symmetric, uniform: centroid = centre
+                w = np.abs(frame.astype(float) - background).sum(-1)
+                ys, xs = np.mgrid[:32, :32] + 0.5
+                assert abs((w * xs).sum() / w.sum() - x) < 0.05 and abs((w * ys).sum() / w.sum() - y) < 0.05
+    spec = world.sample_specs(1, 0)[0]
+    assert np.array_equal(world.render(spec), world.render(spec))  # deterministic
+
+
+def test_held_out_combinations_are_fixed_never_trained_and_leave_every_pair_in_training():
+    held = world.held_out_combinations()
+    assert len(held) == 43 and held == world.held_out_combinations()
+    train = [c for c in world.all_combinations() if c not in held]
+    for i, j in itertools.combinations(range(5), 2):
+        assert {(c[i], c[j]) for c in train} == {(c[i], c[j]) for c in world.all_combinations()}
+    assert not any(s.combination in held for s in world.sample_specs(500, 0, "train"))
+    assert all(s.combination in held for s in world.sample_specs(50, 0, "held_out"))
+    assert {s.path for s in world.sample_specs(200, 0, "train")} == set(world.TRAINING_PATHS) == {"straight"}
+
+
+# ------------------------------------------------------------------------------------ the oracle
+def test_oracle_reads_every_attribute_of_rendered_clips():
+    rows = quality.oracle_accuracy(300, seed=5, progress=False)
+    table = quality.accuracy_table(rows)
+    assert (table.filter(like="_ok") == 1.0).all(axis=None), table
+    assert rows["trajectory_error_px"].max() < 0.3
+    assert rows["speed_error"].abs().max() < 0.1
+
+
+def test_oracle_tells_still_objects_zigzags_and_missing_objects():
+    still = world.ClipSpec("circle", "blue", "plain", "white", "left", speed=0.0, start=(16, 16))
+    assert oracle.read(world.render(still)).direction == "still"
+    zig = world.ClipSpec("square", "red", "dotted", "black", "up", "zigzag", 2.0, (16, 24))
+    assert oracle.read(world.render(zig)).path == "zigzag"
+    empty = np.full((8, 32, 32, 3), 128, np.uint8)
+    reading = oracle.read(empty)
+    assert not reading.found and reading.direction is None and reading.background == "gray"
+    with pytest.raises(ParameterError, match="uint8"):
+        oracle.read(np.zeros((8, 32, 32, 3), np.float32))
+
+
+def test_oracle_follows_a_recoloured_video():
+    spec = world.ClipSpec("triangle", "red", "striped", "gray", "right", start=(8, 16))
+    video = world.render(spec)
+    swapped = video[..., [2, 1, 0]]  # red <-> blue channels: a blue triangle on the same gray
+    assert oracle.read(video).colour == "red" and oracle.read(swapped).colour == "blue"
+    assert oracle.read(video[:, :, ::-1]).direction == "left"  # mirrored: moves the other way
+
+
+# ------------------------------------------------------------------------------------ tokenizers
+def test_toy_clip_tokenizer_splits_world_words_as_clip_does():
+    from motionlib.models.tokenizers import clip_tokenizer
+
+    toy, full = components.toy_clip_tokenizer(), clip_tokenizer()
+    for caption in components.caption_corpus()[::37]:
+        ours = toy.convert_ids_to_tokens(toy(caption).input_ids)
+        assert ours == full.convert_ids_to_tokens(full(caption).input_ids)
+    assert len(toy) < 700
+
+
+def test_toy_t5_tokenizer_has_one_piece_per_world_word():
+    tok = components.toy_t5_tokenizer()
+    caption = "a red striped circle zigzags left on a gray background"
+    assert tok.convert_ids_to_tokens(tok(caption).input_ids)[:-1] == ["▁" + w for w in caption.split()]
+    assert tok.unk_token_id in tok("a purple circle").input_ids
+
+
+# ------------------------------------------------------------------------------------ dataset
+def test_toy_dataset_is_lossless_and_findable_by_name():
+    items = toy_dataset(3)
+    from motionlib.data import read_video
+
+    for item in items:
+        spec = toy_spec_of(item)
+        assert np.array_equal(read_video(item.path, None), world.render(spec))
+        assert item.caption == world.caption(spec) and spec.combination in world.held_out_combinations()
+        for kind, text in item.edits.items():
+            edited = world.parse_caption(text)
+            assert edited["direction"] == spec.direction and edited["path"] == spec.path  # motion kept
+            assert text != item.caption
+    assert find_toy_clip("toy02").name == items[2].name == find_toy_clip(items[2].name).name
+    assert toy_spec_of(find_toy_clip("zig01")).path == "zigzag"
+
+
+# ------------------------------------------------------------------------------------ claim helpers
+def test_commit_time_is_the_boundary_below_which_nothing_changes():
+    taus = [100, 200, 300, 400, 500]
+    assert claim.commit_time(taus, [False, False, True, True, True]) == 200
+    assert claim.commit_time(taus, [True] * 5) == 0
+    assert claim.commit_time(taus, [False] * 5) == 500
+    assert claim.commit_time(taus, [False, True, False, True, True]) == 100  # an isolated miss above counts not
+    assert claim.commit_time(taus[::-1], [True, True, True, False, False]) == 200  # order-free
+
+
+def test_spearman_matches_rank_correlation():
+    assert claim.spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert claim.spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    assert claim.spearman([1, 2, 3, 4, 5], [1, 3, 2, 5, 4]) == pytest.approx(0.8)
+    assert np.isnan(claim.spearman([1, 2, 3], [5, 5, 5]))
+
+
+# ------------------------------------------------------------------------------------ training
+def _tiny_settings(**kw):
+    from motionlib.toyworld.training import TrainSettings
+
+    return TrainSettings("latte", pool=24, vae_steps=6, vae_batch=8, steps=6, batch=2, warmup=2,
+                         checkpoint_every=2, **kw)
+
+
+def test_training_writes_a_loadable_toy_folder_with_its_record(tmp_path):
+    from motionlib.models import load_model
+    from motionlib.toyworld.training import train
+
+    record = train(_tiny_settings(), tmp_path / "latte", progress=False)
+    assert record["seed"] == 0 and record["denoiser"]["steps"] == 6 and record["git_commit"]
+    assert len(record["denoiser"]["loss_curve"]) == 6 and not (tmp_path / "latte" / ".training").exists()
+    model = load_model("latte", tmp_path / "latte")
+    assert model.is_toy and model.defaults.num_frames == 8 and model.defaults.height == 32
+    assert model.describe()["toy_world"] and model.dtype == torch.float32
+    weights = list((tmp_path / "latte").rglob("*.safetensors"))
+    assert weights and not list((tmp_path / "latte").rglob("*.bin"))
+
+
+def test_interrupted_training_resumes_to_the_same_weights(tmp_path, monkeypatch):
+    from motionlib import checkpoint
+    from motionlib.models import load_model
+    from motionlib.toyworld.training import train
+
+    train(_tiny_settings(), tmp_path / "whole", progress=False)
+    saves, real_save = [], checkpoint.save
+
+    def stop_after_second_denoiser_checkpoint(path, *args, **kwargs):
+        real_save(path, *args, **kwargs)
+        saves.append(path)
+        if "denoiser" in str(path) and sum("denoiser" in str(p) for p in saves) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(checkpoint, "save", stop_after_second_denoiser_checkpoint)
+    with pytest.raises(KeyboardInterrupt):
+        train(_tiny_settings(), tmp_path / "stopped", progress=False)
+    monkeypatch.setattr(checkpoint, "save", real_save)
+    record = train(_tiny_settings(), tmp_path / "stopped", progress=False)
+    assert record["denoiser"]["steps"] == 6
+    a, b = load_model("latte", tmp_path / "whole"), load_model("latte", tmp_path / "stopped")
+    for (name, p), (_, q) in zip(a.denoiser.state_dict().items(), b.denoiser.state_dict().items()):
+        assert torch.equal(p, q), name
