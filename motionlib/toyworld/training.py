@@ -9,9 +9,8 @@
    squared error with the object's pixels weighted ``1 + fg_weight`` (the background is most of
    every frame, the texture a few pixels), plus a small KL term. Its latents are then scaled to
    unit variance (``scaling_factor``).
-3. **Denoiser + text encoder** (``steps``): the plain diffusion loss on the family's own beta schedule
-   with v-prediction (:data:`TOY_PREDICTION`; :func:`motionlib.customize.diffusion_loss`), prompts
-   embedded by the pipeline's
+3. **Denoiser + text encoder** (``steps``): the plain diffusion loss on the family's own schedule and
+   prediction type (:func:`motionlib.customize.diffusion_loss`), prompts embedded by the pipeline's
    own ``encode_prompt`` (so training sees exactly what sampling sees), the caption replaced by the
    empty prompt with probability ``caption_dropout`` (for classifier-free guidance). Every batch holds
    captions of one token length, so the per-prompt cropping some pipelines do (Latte) never pads.
@@ -49,12 +48,7 @@ TOY_GUIDANCE = {"modelscope": 9.0, "latte": 7.5, "cogvideox": 6.0}
 # Denoiser steps per family: what fits 60 minutes on two CPU cores with the VAE and the data
 # (measured s/step at batch 16: ModelScope 0.68, Latte 0.38, CogVideoX 0.08).
 TOY_TRAIN_STEPS = {"modelscope": 4000, "latte": 7000, "cogvideox": 20000}
-# Every toy model predicts v. The real ModelScope and Latte predict epsilon; a toy ModelScope trained
-# with epsilon prediction (4000 steps, this recipe otherwise) learned colour (1.0), shape (0.88) and
-# texture (0.95) on the held-out combinations, but direction at chance (0.23; 4 directions): the
-# epsilon loss puts almost no weight on the high-noise steps where the layout, and so the motion,
-# is decided. Their beta schedules stay the real ones.
-TOY_PREDICTION = "v_prediction"
+
 TOY_STEPS = 50  # DDIM steps, as in the paper
 
 
@@ -101,7 +95,7 @@ def build_model(settings: TrainSettings) -> VideoModel:
     """Untrained toy components of ``settings.family`` (seeded) behind the family's VideoModel."""
     import diffusers
 
-    from motionlib.models.loading import family_scheduler, get_family
+    from motionlib.models.loading import _quiet_diffusers, family_scheduler, get_family
 
     fam = get_family(settings.family)
     with torch.random.fork_rng():
@@ -114,11 +108,10 @@ def build_model(settings: TrainSettings) -> VideoModel:
             text_encoder = components.t5_text_encoder(len(tokenizer))
         vae = components.video_vae() if settings.family == "cogvideox" else components.frame_vae()
         denoiser = components.denoiser(settings.family)
-    scheduler = family_scheduler(settings.family)
-    scheduler = type(scheduler).from_config(scheduler.config, prediction_type=TOY_PREDICTION)
     parts = {fam.denoiser_key: denoiser, "vae": vae, "text_encoder": text_encoder, "tokenizer": tokenizer,
-             "scheduler": scheduler}
-    pipeline = getattr(diffusers, fam.spec.pipeline_class)(**parts)
+             "scheduler": family_scheduler(settings.family)}
+    with _quiet_diffusers():
+        pipeline = getattr(diffusers, fam.spec.pipeline_class)(**parts)
     return fam.model_class(spec=fam.spec, source="toy", denoiser=denoiser, vae=vae, text_encoder=text_encoder,
                            tokenizer=tokenizer, scheduler=pipeline.scheduler, pipeline=pipeline,
                            toy_defaults=settings.defaults)

@@ -1,0 +1,92 @@
+"""The shipped toy-world models and toy CLIP: they load by the real folder path and do what captions say.
+
+Reduced-size checks (a dozen held-out captions, 25 steps); the full measurement is
+``motionlib toyworld quality`` (README).
+"""
+
+from functools import lru_cache
+
+import numpy as np
+import pytest
+
+from motionlib import paths, provenance
+from motionlib.errors import WeightsNotFoundError
+from motionlib.models import load_model
+from motionlib.models.loading import TOY_FAMILIES
+from motionlib.toyworld import quality, world
+
+
+@lru_cache(maxsize=None)
+def toy(family: str):
+    return load_model(family, "toy")
+
+
+@pytest.fixture(params=TOY_FAMILIES)
+def toy_model(request):
+    return toy(request.param)
+
+
+def test_toy_models_load_from_their_diffusers_folders(toy_model):
+    folder = paths.TOY_MODELS_DIR / toy_model.family
+    assert (folder / "model_index.json").is_file() and (folder / "toyworld.json").is_file()
+    assert not list(folder.rglob("*.bin")) and list(folder.rglob("*.safetensors"))
+    assert toy_model.source == "toy" and toy_model.is_toy and not toy_model.is_tiny
+    d = toy_model.defaults
+    assert (d.num_frames, d.height, d.width, d.num_steps) == (8, 32, 32, 50)
+    assert provenance.label(toy_model) == provenance.TOY_LABEL
+
+
+def test_shipped_weights_fit_the_budget():
+    total = sum(p.stat().st_size for p in paths.TOY_MODELS_DIR.rglob("*.safetensors"))
+    assert total <= 40 * 2**20, f"{total / 2**20:.1f} MiB of toy weights"
+
+
+def test_no_toy_model_is_a_clear_error():
+    with pytest.raises(WeightsNotFoundError, match="toyworld train"):
+        load_model("cogvideox-5b", "toy")
+
+
+def test_toy_models_generate_what_held_out_captions_say(toy_model):
+    combos = sorted(world.held_out_combinations())[::4][:12]
+    rows = quality.generation_quality(toy_model, combos, samples=1, num_steps=25, progress=False)
+    accuracy = quality.accuracy_table(rows).iloc[0]
+    for attribute in ("colour", "shape", "direction"):  # chance: 1/4, 1/3, 1/4; the bars: README
+        assert accuracy[f"{attribute}_ok"] >= 2 / 3, (attribute, accuracy.to_dict())
+
+
+def test_inversion_then_resampling_with_the_caption_reconstructs_the_clip(toy_model):
+    specs = world.sample_specs(2, 3, "held_out")
+    rows = quality.reconstruction_quality(toy_model, specs, guidance_scales=(1.0,), num_steps=25, progress=False)
+    inverted = rows[rows["how"] == "guidance 1"]
+    assert (inverted["psnr_db"] > 24).all(), inverted[["psnr_db"]]
+    assert inverted[["colour_ok", "shape_ok", "direction_ok"]].all(axis=None)
+    assert (inverted["trajectory_error_px"] < 1.5).all()
+
+
+def test_toy_clip_ranks_the_true_caption_first():
+    from motionlib.metrics import clip_scorer
+
+    scorer = clip_scorer("toy")
+    assert scorer.name.startswith("local-dir:") and type(scorer.model).__name__ == "CLIP"
+    rows = quality.clip_ranking(scorer, world.sample_specs(12, 4, "held_out"), progress=False)
+    assert rows["clip_top1"].mean() >= 0.75
+    spec = world.ClipSpec("circle", "red", "plain", "gray", "left", start=(24, 16))
+    video = world.render(spec)
+    assert scorer.score(video, world.caption(spec)) > scorer.score(video, world.caption(spec.with_attribute("colour", "blue")))
+
+
+def test_sample_command_follows_the_caption_by_an_independent_measurement(tmp_path):
+    """Not the project's oracle: the red pixels' centre must move right on a gray frame."""
+    from motionlib.cli import main
+    from motionlib.data import read_video
+
+    out = tmp_path / "x.mp4"
+    assert main(["sample", "--model", "modelscope", "--source", "toy", "--prompt",
+                 "a red square moves right on a gray background", "--out", str(out)]) == 0
+    video = read_video(out, None).astype(int)
+    red = (video[..., 0] > 150) & (video[..., 1] < 110) & (video[..., 2] < 110)
+    assert red.reshape(len(video), -1).sum(axis=1).min() > 20  # an object of red pixels in every frame
+    xs = [np.nonzero(f)[1].mean() for f in red]
+    assert xs[-1] - xs[0] > 5  # moved right by more than 5 pixels
+    corners = video[:, :3, :3].reshape(-1, 3)
+    assert np.abs(corners - 128).max() < 40  # on gray
