@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-TOY_FAMILIES = ["modelscope", "latte", "cogvideox"]
+TRAINABLE_FAMILIES = ["modelscope", "latte", "cogvideox"]  # `train` builds these; assets ship loading.TOY_FAMILIES
 
 
 def _record(model, what: str, settings: dict):
@@ -186,7 +186,7 @@ def add_parser(sub) -> None:
     cmds = toy.add_subparsers(dest="toy_command", required=True)
 
     p = cmds.add_parser("train", help="train a toy-world model from scratch (a stopped run resumes)")
-    p.add_argument("--family", required=True, choices=TOY_FAMILIES)
+    p.add_argument("--family", required=True, choices=TRAINABLE_FAMILIES)
     p.add_argument("--out", required=True, help="output folder (a diffusers checkpoint folder)")
     p.add_argument("--seed", type=int, help="seed of the data, the weights and the training draws (default 0)")
     p.add_argument("--steps", type=int, help="denoiser steps (default: the family's, to fit 60 min on 2 cores)")
@@ -211,7 +211,7 @@ def add_parser(sub) -> None:
     p.set_defaults(func=cmd_read)
 
     p = cmds.add_parser("quality", help="oracle accuracy, generation and reconstruction quality, CLIP ranking")
-    p.add_argument("--model", nargs="*", choices=TOY_FAMILIES, help="families to measure")
+    p.add_argument("--model", nargs="*", choices=TRAINABLE_FAMILIES, help="families to measure")
     p.add_argument("--source", default="toy", help="toy (default) or a folder written by toyworld train")
     p.add_argument("--samples", type=int, default=2, help="samples per held-out combination (default 2)")
     p.add_argument("--clips", type=int, default=20, help="held-out clips for reconstruction and CLIP (default 20)")
@@ -223,7 +223,7 @@ def add_parser(sub) -> None:
     p.set_defaults(func=cmd_quality)
 
     p = cmds.add_parser("claim", help="Fig. 2 sweeps on toy clips with one-attribute edits, read by the oracle")
-    p.add_argument("--model", nargs="+", required=True, choices=TOY_FAMILIES)
+    p.add_argument("--model", nargs="+", required=True, choices=TRAINABLE_FAMILIES)
     p.add_argument("--source", default="toy")
     p.add_argument("--clips", type=int, default=20)
     p.add_argument("--steps", type=int, help="sampling steps (default: the model's, 50)")
@@ -234,7 +234,7 @@ def add_parser(sub) -> None:
     p.set_defaults(func=cmd_claim)
 
     p = cmds.add_parser("customization", help="zigzag motion LoRA at several tau, read by the oracle")
-    p.add_argument("--model", nargs="+", required=True, choices=TOY_FAMILIES)
+    p.add_argument("--model", nargs="+", required=True, choices=TRAINABLE_FAMILIES)
     p.add_argument("--source", default="toy")
     p.add_argument("--references", type=int, default=4, help="zigzag reference clips (default 4)")
     p.add_argument("--prompts", type=int, default=4, help="new captions per reference (default 4)")
