@@ -46,7 +46,7 @@ FAMILIES: dict[str, Family] = {
     ),
 }
 PAPER_FAMILIES = ("modelscope", "latte", "cogvideox")
-TOY_FAMILIES = ("modelscope", "latte", "cogvideox")  # families with a trained toy-world model
+TOY_FAMILIES = ("modelscope", "latte")  # families whose trained toy-world model ships in assets/toy
 TOY_RECORD = "toyworld.json"  # in a toy model's folder: its generation defaults and training record
 
 
@@ -157,7 +157,7 @@ def _toy_defaults(spec: FamilySpec, folder: Path) -> FamilyDefaults:
     if not record.is_file():
         raise WeightsNotFoundError(
             f"no toy-world {spec.name} model in {folder}: the toy models ship for "
-            f"{', '.join(TOY_FAMILIES)}; train one with `motionlib toyworld train --family "
+            f"{', '.join(TOY_FAMILIES)} (README, Toy world); train one with `motionlib toyworld train --family "
             f"{spec.name} --out DIR` and load it with --source DIR")
     return FamilyDefaults(**json.loads(record.read_text())["defaults"])
 
