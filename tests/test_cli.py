@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from motionlib import provenance
 from motionlib.cli import main
 from motionlib.data import count_frames, read_video
 from motionlib.errors import ParameterError
@@ -25,7 +26,7 @@ def test_sample_writes_a_16_frame_mp4(tmp_path, family, capsys):
     assert read_video(out, num_frames=16).shape == (16, 64, 64, 3)
     record = json.loads((tmp_path / f"{family}.provenance.json").read_text())
     assert record["tiny_random_weights"] and record["models"][0]["family"] == family
-    assert "tiny random model" in capsys.readouterr().out
+    assert provenance.TINY_LABEL in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("argv, fragment", [
