@@ -165,26 +165,6 @@ def t5_text_encoder(vocab_size: int):
     ))
 
 
-# ------------------------------------------------------------------------------------ schedules
-def scheduler(family: str):
-    """The noise schedule a toy model trains and samples on: its family's, except ModelScope's.
-
-    ModelScope's hub schedule (scaled-linear betas 0.00085-0.012) keeps sqrt(alpha_bar) = 0.068 of the
-    clean latent at t = 999. In 8 x 8 latents of a small object on a flat background that is enough
-    to read where the object is in every frame, so a toy UNet trained on it learns to take the motion
-    from the starting noise and never from the caption: direction accuracy 0.23 (chance 0.25) after
-    4,000 steps, while colour was 1.0 (`motionlib toyworld quality`, first toy ModelScope). The toy
-    ModelScope therefore uses the linear betas 0.0001-0.02 of DDPM and Latte (sqrt(alpha_bar) = 0.006
-    at t = 999), keeping everything else of the hub schedule (epsilon, "leading" spacing, offset 1).
-    """
-    from motionlib.models.loading import family_scheduler
-
-    base = family_scheduler(family)
-    if family != "modelscope":
-        return base
-    return type(base).from_config(base.config, beta_schedule="linear", beta_start=0.0001, beta_end=0.02)
-
-
 # ------------------------------------------------------------------------------------ denoisers
 def denoiser(family: str) -> torch.nn.Module:
     """The family's denoiser class at toy size (8 x 8 latents, :data:`LATENT_CHANNELS` channels)."""

@@ -95,7 +95,7 @@ def build_model(settings: TrainSettings) -> VideoModel:
     """Untrained toy components of ``settings.family`` (seeded) behind the family's VideoModel."""
     import diffusers
 
-    from motionlib.models.loading import _quiet_diffusers, get_family
+    from motionlib.models.loading import _quiet_diffusers, family_scheduler, get_family
 
     fam = get_family(settings.family)
     with torch.random.fork_rng():
@@ -109,7 +109,7 @@ def build_model(settings: TrainSettings) -> VideoModel:
         vae = components.video_vae() if settings.family == "cogvideox" else components.frame_vae()
         denoiser = components.denoiser(settings.family)
     parts = {fam.denoiser_key: denoiser, "vae": vae, "text_encoder": text_encoder, "tokenizer": tokenizer,
-             "scheduler": components.scheduler(settings.family)}
+             "scheduler": family_scheduler(settings.family)}  # the family's own schedule
     with _quiet_diffusers():
         pipeline = getattr(diffusers, fam.spec.pipeline_class)(**parts)
     return fam.model_class(spec=fam.spec, source="toy", denoiser=denoiser, vae=vae, text_encoder=text_encoder,
