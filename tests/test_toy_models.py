@@ -72,13 +72,27 @@ def test_toy_models_generate_what_held_out_captions_say(family, attribute, reque
     assert accuracy[f"{attribute}_ok"] >= 2 / 3, accuracy.to_dict()
 
 
-def test_inversion_then_resampling_with_the_caption_reconstructs_the_clip(toy_model):
+@lru_cache(maxsize=None)
+def reconstructed(family: str):
     specs = world.sample_specs(2, 3, "held_out")
-    rows = quality.reconstruction_quality(toy_model, specs, guidance_scales=(1.0,), num_steps=25, progress=False)
-    inverted = rows[rows["how"] == "guidance 1"]
-    assert (inverted["psnr_db"] > 24).all(), inverted[["psnr_db"]]
-    assert inverted[["colour_ok", "shape_ok", "direction_ok"]].all(axis=None)
+    rows = quality.reconstruction_quality(toy(family), specs, guidance_scales=(1.0,), num_steps=25, progress=False)
+    return rows[rows["how"] == "guidance 1"]
+
+
+@pytest.mark.parametrize("family", TOY_FAMILIES)
+def test_inversion_then_resampling_with_the_caption_keeps_every_attribute(family):
+    inverted = reconstructed(family)
+    assert inverted[["colour_ok", "shape_ok", "texture_ok", "background_ok", "direction_ok"]].all(axis=None)
     assert (inverted["trajectory_error_px"] < 1.5).all()
+
+
+@pytest.mark.parametrize("family", TOY_FAMILIES)
+def test_inversion_then_resampling_with_the_caption_reconstructs_the_pixels(family, request):
+    if family == "latte":
+        request.applymarker(pytest.mark.xfail(
+            reason="toy Latte's reconstruction PSNR spreads from 15 to 36 dB (median 27; README)", strict=True))
+    inverted = reconstructed(family)
+    assert (inverted["psnr_db"] > 24).all(), inverted[["psnr_db"]]
 
 
 def test_toy_clip_ranks_the_true_caption_first():
