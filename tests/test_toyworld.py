@@ -135,25 +135,26 @@ def test_spearman_matches_rank_correlation():
 
 
 # ------------------------------------------------------------------------------------ training
-def _tiny_settings(**kw):
+def _tiny_settings(family="latte", **kw):
     from motionlib.toyworld.training import TrainSettings
 
-    return TrainSettings("latte", pool=24, vae_steps=6, vae_batch=8, steps=6, batch=2, warmup=2,
+    return TrainSettings(family, pool=24, vae_steps=6, vae_batch=8, steps=6, batch=2, warmup=2,
                          checkpoint_every=2, **kw)
 
 
-def test_training_writes_a_loadable_toy_folder_with_its_record(tmp_path):
+@pytest.mark.parametrize("family", ["modelscope", "latte", "cogvideox"])
+def test_training_writes_a_loadable_toy_folder_with_its_record(tmp_path, family):
     from motionlib.models import load_model
     from motionlib.toyworld.training import train
 
-    record = train(_tiny_settings(), tmp_path / "latte", progress=False)
+    record = train(_tiny_settings(family), tmp_path / family, progress=False)
     assert record["seed"] == 0 and record["denoiser"]["steps"] == 6 and record["git_commit"]
-    assert len(record["denoiser"]["loss_curve"]) == 6 and not (tmp_path / "latte" / ".training").exists()
-    model = load_model("latte", tmp_path / "latte")
+    assert len(record["denoiser"]["loss_curve"]) == 6 and not (tmp_path / family / ".training").exists()
+    model = load_model(family, tmp_path / family)
     assert model.is_toy and model.defaults.num_frames == 8 and model.defaults.height == 32
     assert model.describe()["toy_world"] and model.dtype == torch.float32
-    weights = list((tmp_path / "latte").rglob("*.safetensors"))
-    assert weights and not list((tmp_path / "latte").rglob("*.bin"))
+    weights = list((tmp_path / family).rglob("*.safetensors"))
+    assert weights and not list((tmp_path / family).rglob("*.bin"))
 
 
 def test_interrupted_training_resumes_to_the_same_weights(tmp_path, monkeypatch):
