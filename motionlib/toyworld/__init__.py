@@ -33,3 +33,5 @@ Modules
 - :mod:`.components`: the families' classes at toy size, tokenizers built from the vocabulary.
 - :mod:`.training`: trains a family's VAE, text encoder and denoiser from scratch.
 """
+
+TRAINABLE_FAMILIES = ("modelscope", "latte", "cogvideox")  # toy classes exist; assets ship loading.TOY_FAMILIES

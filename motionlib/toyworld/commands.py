@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-TRAINABLE_FAMILIES = ["modelscope", "latte", "cogvideox"]  # `train` builds these; assets ship loading.TOY_FAMILIES
+from motionlib.toyworld import TRAINABLE_FAMILIES
 
 
 def _record(model, what: str, settings: dict):

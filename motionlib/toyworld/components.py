@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from motionlib.toyworld import world
+from motionlib.toyworld import TRAINABLE_FAMILIES, world
 
 LATENT_CHANNELS = 4
 TEXT_WIDTH = 64
@@ -199,4 +199,4 @@ def denoiser(family: str) -> torch.nn.Module:
         )
     from motionlib.errors import ParameterError
 
-    raise ParameterError(f"no toy model for family {family!r}; toy families: modelscope, latte, cogvideox")
+    raise ParameterError(f"no toy model for family {family!r}; toy families: {', '.join(TRAINABLE_FAMILIES)}")
