@@ -127,15 +127,15 @@ class CustomizeSettings:
             lr = TOY_LEARNING_RATE
         if self.mode == "direct":
             lr *= DIRECT_LR_SCALE
-        d = model.defaults
+        d = model.defaults.resolved(self.num_frames, self.height, self.width)
         return replace(
             self,
             group=self.group or default_group(model.family),
-            learning_rate=self.learning_rate or lr,
-            train_steps=self.train_steps or (TINY_TRAIN_STEPS if model.is_tiny else steps),
-            num_frames=self.num_frames or d.num_frames,
-            height=self.height or d.height,
-            width=self.width or d.width,
+            learning_rate=lr if self.learning_rate is None else self.learning_rate,
+            train_steps=(TINY_TRAIN_STEPS if model.is_tiny else steps) if self.train_steps is None else self.train_steps,
+            num_frames=d.num_frames,
+            height=d.height,
+            width=d.width,
         )
 
 
@@ -508,11 +508,10 @@ def generate_customized(
     seeds = list(seeds) if seeds is not None else [seed_base + i for i in range(num_samples)]
     if len(seeds) != num_samples:
         raise ParameterError(f"got {len(seeds)} seeds for {num_samples} samples; give one seed per sample")
-    d = model.defaults
+    d = model.defaults.resolved(num_frames, height, width, num_steps, guidance_scale)
     settings = dict(
-        prompt=prompt, negative_prompt=negative_prompt, num_frames=num_frames or d.num_frames,
-        height=height or d.height, width=width or d.width, num_steps=num_steps or d.num_steps,
-        guidance_scale=d.guidance_scale if guidance_scale is None else guidance_scale,
+        prompt=prompt, negative_prompt=negative_prompt, num_frames=d.num_frames, height=d.height,
+        width=d.width, num_steps=d.num_steps, guidance_scale=d.guidance_scale,
         tau=tau, adapter=adapter.describe(),
     )
     steps = ddim_schedule(model, settings["num_steps"])

@@ -18,7 +18,7 @@ projection subset trained for one table is not trained again for another).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -73,12 +73,9 @@ class EvalSettings:
             raise ParameterError(f"num_samples must be an integer >= 1, got {self.num_samples!r}")
 
     def resolve(self, model: VideoModel) -> EvalSettings:
-        d = model.defaults
-        return EvalSettings(
-            tuple(self.edit_kinds), self.num_samples, self.seed, self.num_steps or d.num_steps,
-            d.guidance_scale if self.guidance_scale is None else self.guidance_scale,
-            self.num_frames or d.num_frames, self.height or d.height, self.width or d.width,
-        )
+        d = model.defaults.resolved(self.num_frames, self.height, self.width, self.num_steps, self.guidance_scale)
+        return replace(self, edit_kinds=tuple(self.edit_kinds), num_steps=d.num_steps,
+                       guidance_scale=d.guidance_scale, num_frames=d.num_frames, height=d.height, width=d.width)
 
 
 @dataclass

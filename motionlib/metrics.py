@@ -25,6 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from motionlib.devices import resolve_device
 from motionlib.errors import ParameterError, WeightsNotFoundError
 
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -254,6 +255,7 @@ def load_clip_scorer(name: str = "ViT-L-14", pretrained: str = "openai", device:
     open_clip schema, ``"local-dir:FOLDER"`` (``open_clip_config.json`` + weights + tokenizer, as the
     toy CLIP is saved) or ``"hf-hub:ORG/NAME"``, carries its own weights; ``pretrained`` is ignored.
     """
+    device = resolve_device(device)
     import open_clip
 
     how_to = (
@@ -294,7 +296,7 @@ def load_clip_scorer(name: str = "ViT-L-14", pretrained: str = "openai", device:
         size, tuple(cfg["mean"]), tuple(cfg["std"]), cfg.get("interpolation", "bicubic"),
         "squash" if cfg.get("resize_mode") == "squash" else "shortest",
     )
-    return ClipScorer(model.eval(), preprocess, tokenizer, torch.device(device), name, pretrained)
+    return ClipScorer(model.eval(), preprocess, tokenizer, device, name, pretrained)
 
 
 def tiny_clip_scorer(seed: int = 0, device: str = "cpu") -> ClipScorer:
@@ -302,6 +304,7 @@ def tiny_clip_scorer(seed: int = 0, device: str = "cpu") -> ClipScorer:
 
     Seeded random weights, OpenAI mean / std, open_clip's bundled (offline) tokenizer.
     """
+    device = resolve_device(device)
     import open_clip
 
     with torch.random.fork_rng(devices=[]):
@@ -309,7 +312,7 @@ def tiny_clip_scorer(seed: int = 0, device: str = "cpu") -> ClipScorer:
         model = open_clip.CLIP(**copy.deepcopy(TINY_CLIP_CONFIG))
     return ClipScorer(
         model.to(device).eval(), FramePreprocess(32), open_clip.SimpleTokenizer(context_length=77),
-        torch.device(device), "tiny CLIP (embed 32)", TINY_LABEL,
+        device, "tiny CLIP (embed 32)", TINY_LABEL,
     )
 
 
@@ -406,6 +409,7 @@ def load_pick_scorer(
 
     Both are hub ids (from the Hugging Face cache, or downloaded when online) or local folders.
     """
+    device = resolve_device(device)
     from transformers import AutoProcessor, CLIPModel
 
     try:
@@ -420,11 +424,12 @@ def load_pick_scorer(
     images = proc.image_processor
     size = images.crop_size["height"] if images.do_center_crop else images.size["shortest_edge"]
     preprocess = FramePreprocess(size, tuple(images.image_mean), tuple(images.image_std))
-    return PickScorer(clip.to(device).eval(), preprocess, proc.tokenizer, torch.device(device), model, processor)
+    return PickScorer(clip.to(device).eval(), preprocess, proc.tokenizer, device, model, processor)
 
 
 def tiny_pick_scorer(seed: int = 0, device: str = "cpu") -> PickScorer:
     """transformers ``CLIPModel`` at toy size (32 px, projection 16), seeded random weights, offline tokenizer."""
+    device = resolve_device(device)
     from transformers import CLIPConfig, CLIPModel
 
     from motionlib.models.tokenizers import clip_tokenizer
@@ -439,7 +444,7 @@ def tiny_pick_scorer(seed: int = 0, device: str = "cpu") -> PickScorer:
         torch.manual_seed(seed)
         model = CLIPModel(config)
     return PickScorer(
-        model.to(device).eval(), FramePreprocess(32), clip_tokenizer(), torch.device(device),
+        model.to(device).eval(), FramePreprocess(32), clip_tokenizer(), device,
         TINY_LABEL, "motionlib clip_tokenizer(), 32 px",
     )
 

@@ -16,7 +16,7 @@ the windows it has not finished and a finished one is read back, not recomputed.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -51,14 +51,9 @@ class SweepSettings:
     batch_size: int = 8
 
     def resolve(self, model: VideoModel) -> SweepSettings:
-        d = model.defaults
-        return SweepSettings(
-            num_steps=self.num_steps or d.num_steps, grid=self.grid,
-            guidance_scale=d.guidance_scale if self.guidance_scale is None else self.guidance_scale,
-            inversion_guidance=self.inversion_guidance, fixed_point_iters=self.fixed_point_iters,
-            relaxation=self.relaxation, num_frames=self.num_frames or d.num_frames,
-            height=self.height or d.height, width=self.width or d.width, batch_size=self.batch_size,
-        )
+        d = model.defaults.resolved(self.num_frames, self.height, self.width, self.num_steps, self.guidance_scale)
+        return replace(self, num_steps=d.num_steps, guidance_scale=d.guidance_scale,
+                       num_frames=d.num_frames, height=d.height, width=d.width)
 
 
 @dataclass

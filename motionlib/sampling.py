@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from motionlib.errors import ParameterError
 from motionlib.models.base import PromptEmbeds, VideoModel
 
 
@@ -35,6 +36,9 @@ class DDIMStep:
 
 def ddim_schedule(model: VideoModel, num_steps: int) -> list[DDIMStep]:
     """The ``num_steps`` DDIM steps of ``model``'s sampler, noisiest first."""
+    if not (isinstance(num_steps, int) and 1 <= num_steps <= model.num_train_timesteps):
+        raise ParameterError(f"num_steps (--steps) must be an integer from 1 to {model.num_train_timesteps} "
+                             f"(the training timesteps), got {num_steps!r}")
     alphas = model.alphas_cumprod
     stride = model.num_train_timesteps // num_steps
     steps = []
@@ -113,11 +117,10 @@ def generate(
     """Text-to-video sample with the family defaults for anything not given."""
     from motionlib.data import from_model_pixels
 
-    d = model.defaults
+    d = model.defaults.resolved(num_frames, height, width, num_steps, guidance_scale)
     settings = dict(
-        prompt=prompt, negative_prompt=negative_prompt, num_frames=num_frames or d.num_frames,
-        height=height or d.height, width=width or d.width, num_steps=num_steps or d.num_steps,
-        guidance_scale=d.guidance_scale if guidance_scale is None else guidance_scale, seed=seed,
+        prompt=prompt, negative_prompt=negative_prompt, num_frames=d.num_frames, height=d.height,
+        width=d.width, num_steps=d.num_steps, guidance_scale=d.guidance_scale, seed=seed,
     )
     noise = initial_noise(model, settings["num_frames"], settings["height"], settings["width"], seed)
     steps = ddim_schedule(model, settings["num_steps"])

@@ -35,6 +35,17 @@ def test_sample_writes_a_16_frame_mp4(tmp_path, family, capsys):
     (["sample", "--model", "latte", "--prompt", "x", "--out", "x.avi"], "must end in .mp4 or .gif"),
     (["sample", "--model", "latte", "--source", "hub", "--prompt", "x", "--out", "x.mp4"], "maxin-cn/Latte-1"),
     (["reproduce", "--only", "no-such-notebook"], "matches no notebook"),
+    (["sample", "--model", "modelscope", "--prompt", "x", "--frames", "0", "--out", "x.mp4"],
+     "num_frames (--frames) must be a positive integer, got 0"),
+    (["sample", "--model", "modelscope", "--prompt", "x", "--steps", "-3", "--out", "x.mp4"],
+     "num_steps (--steps) must be a positive integer, got -3"),
+    (["sample", "--model", "latte", "--prompt", "x", "--steps", "1001", "--out", "x.mp4"], "from 1 to 1000"),
+    (["sample", "--model", "latte", "--prompt", "x", "--guidance", "nan", "--out", "x.mp4"], "finite number >= 0"),
+    (["sweep", "--model", "latte", "--video", "v.mp4", "--caption", "c", "--edit", "e", "--frames", "0",
+      "--out", "sweep"], "(--frames) must be a positive integer"),
+    (["customize", "--model", "latte", "--video", "v.mp4", "--caption", "c", "--steps", "-3", "--out", "ad"],
+     "train_steps must be an integer >= 1, got -3"),
+    (["sample", "--model", "latte", "--prompt", "x", "--device", "gpu0", "--out", "x.mp4"], "not a device torch knows"),
 ])
 def test_bad_input_gives_one_line_error(argv, fragment, capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -42,6 +53,18 @@ def test_bad_input_gives_one_line_error(argv, fragment, capsys, monkeypatch, tmp
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert fragment in err and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert not any(tmp_path.iterdir()), "a refused command wrote output"
+
+
+def test_cuda_without_a_gpu_is_a_one_line_error(capsys, monkeypatch, tmp_path):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert main(["sample", "--model", "modelscope", "--prompt", "x", "--device", "cuda",
+                 "--out", str(tmp_path / "x.mp4")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--device cuda: torch sees no CUDA GPU" in err and "use --device cpu" in err
+    assert len(err.splitlines()) == 1 and not any(tmp_path.iterdir())
 
 
 def test_paper_profile_plans_each_notebook_per_family():

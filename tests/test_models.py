@@ -160,3 +160,30 @@ def test_predict_and_decode_do_not_depend_on_memory_layout(tiny_model):
     embeds = tiny_model.encode_prompt("a dog runs")
     assert torch.equal(tiny_model.predict(permuted, 500, embeds, 3.0), tiny_model.predict(x, 500, embeds, 3.0))
     assert torch.equal(tiny_model.decode_latents(permuted, frames), tiny_model.decode_latents(x, frames))
+
+
+def test_family_defaults_resolve_given_settings_and_refuse_nonpositive_ones():
+    from motionlib.errors import ParameterError
+    from motionlib.models import FamilyDefaults
+
+    d = FamilyDefaults(num_frames=16, height=64, width=64, num_steps=20, guidance_scale=9.0)
+    assert d.resolved() == d
+    got = d.resolved(num_frames=8, width=32, num_steps=3, guidance_scale=0.0)
+    assert (got.num_frames, got.height, got.width, got.num_steps, got.guidance_scale) == (8, 64, 32, 3, 0.0)
+    for bad in (dict(num_frames=0), dict(height=-1), dict(num_steps=-3), dict(num_steps=2.5),
+                dict(num_frames=True), dict(guidance_scale=float("inf")), dict(guidance_scale=-1)):
+        with pytest.raises(ParameterError):
+            d.resolved(**bad)
+
+
+@pytest.mark.parametrize("family", ["modelscope", "latte", "cogvideox"])
+def test_an_empty_prompt_samples_unconditionally(family):
+    """"" is the unconditional prompt: its embedding is the one CFG uses as negative, so the
+    guidance scale cannot change the sample."""
+    model = tiny(family)
+    embeds = model.encode_prompt("")
+    assert torch.equal(embeds.cond, embeds.uncond)
+    frames = 16 if family == "latte" else 4  # Latte's position embedding is fixed at 16 frames
+    a = generate(model, "", num_frames=frames, num_steps=2, guidance_scale=1.0, progress=False)
+    b = generate(model, "", num_frames=frames, num_steps=2, guidance_scale=9.0, progress=False)
+    torch.testing.assert_close(a.latents, b.latents)

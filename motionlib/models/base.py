@@ -17,11 +17,13 @@ Sampling, inversion and customization are written once, against this interface.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
 
+from motionlib.errors import ParameterError
 from motionlib.models.inventory import AttentionProjection, attention_projections
 
 
@@ -35,6 +37,27 @@ class FamilyDefaults:
     num_steps: int
     guidance_scale: float
     fps: int = 8
+
+    def resolved(self, num_frames: int | None = None, height: int | None = None, width: int | None = None,
+                 num_steps: int | None = None, guidance_scale: float | None = None) -> FamilyDefaults:
+        """These defaults with every given (not ``None``) setting put in its place, checked.
+
+        The one place where a caller's frames, size, steps and guidance meet the family's defaults:
+        ``0`` is an error, not "the default" (``--frames 0`` used to give 16 frames silently).
+        """
+        given = dict(num_frames=num_frames, height=height, width=width, num_steps=num_steps)
+        for name, value in given.items():
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ParameterError(f"{name} ({_FLAGS[name]}) must be a positive integer, got {value!r}")
+        if guidance_scale is not None and not (isinstance(guidance_scale, (int, float))
+                                               and math.isfinite(guidance_scale) and guidance_scale >= 0):
+            raise ParameterError(f"guidance_scale (--guidance) must be a finite number >= 0 (1: no "
+                                 f"classifier-free guidance), got {guidance_scale!r}")
+        chosen = {k: v for k, v in {**given, "guidance_scale": guidance_scale}.items() if v is not None}
+        return replace(self, **chosen)
+
+
+_FLAGS = {"num_frames": "--frames", "height": "--height", "width": "--width", "num_steps": "--steps"}
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from motionlib import paths
+from motionlib.devices import resolve_device
 from motionlib.errors import UnknownFamilyError, UnknownSourceError, WeightsNotFoundError
 from motionlib.models import cogvideox, latte, modelscope
 from motionlib.models.base import FamilyDefaults, FamilySpec, VideoModel
@@ -114,7 +115,7 @@ def load_model(
     """
     fam = get_family(family)
     kind, where = parse_source(family, source)
-    device = torch.device(device)
+    device = resolve_device(device)
     if dtype is None:
         real = kind in ("hub", "path")
         dtype = torch.bfloat16 if (real and device.type == "cuda") else torch.float32
