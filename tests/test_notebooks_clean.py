@@ -38,3 +38,12 @@ def test_paper_parameter_files_only_set_known_parameters(path):
         settings = {**yaml.safe_load(family_file.read_text()), **(extra or {})}
         unknown = set(settings) - set(params)
         assert not unknown, f"{family_file.name} sets {unknown}, which {path.name} does not take"
+
+
+def test_figures_readme_lists_every_notebook():
+    from motionlib import paths
+    from motionlib.reproduce import notebooks
+
+    readme = (paths.REPO_ROOT / "figures" / "README.md").read_text()
+    missing = [nb.stem for nb in notebooks() if f"| `{nb.stem}` |" not in readme]
+    assert not missing, f"figures/README.md does not say what these notebooks write: {missing}"
