@@ -62,7 +62,7 @@ TINY_TRAIN_STEPS = 20
 TOY_LEARNING_RATE = 1e-3
 
 MODES = ("lora", "direct")
-GROUPS = ("temporal", "spatial", "joint")
+GROUPS = ("temporal", "spatial", "joint", "all")  # "all": every attention (spatial + temporal, or joint)
 
 
 def default_group(family: str) -> str:
@@ -77,7 +77,7 @@ class CustomizeSettings:
 
     tau: int = 700  # train at t in [tau, 1000); 0 = all timesteps, 1000 = no training
     projections: str = "qkvo"  # which of Q, K, V, O to adapt
-    group: str | None = None  # "temporal" | "spatial" | "joint"; None = default_group(family)
+    group: str | None = None  # "temporal" | "spatial" | "joint" | "all"; None = default_group(family)
     mode: str = "lora"  # "lora" | "direct"
     rank: int = 4
     alpha: float = 4

@@ -187,3 +187,17 @@ def test_an_empty_prompt_samples_unconditionally(family):
     a = generate(model, "", num_frames=frames, num_steps=2, guidance_scale=1.0, progress=False)
     b = generate(model, "", num_frames=frames, num_steps=2, guidance_scale=9.0, progress=False)
     torch.testing.assert_close(a.latents, b.latents)
+
+
+@pytest.mark.parametrize("family", ["modelscope", "latte", "cogvideox"])
+def test_group_all_is_every_attention_projection(family):
+    """Tab. 4's "all attentions" reading: spatial + temporal (CogVideoX: its joint attention)."""
+    projections = tiny(family).attention_projections()
+    every = select(projections, "all")
+    assert every == projections
+    by_group = [p for g in ("temporal", "spatial", "joint") for p in select(projections, g)]
+    assert sorted(p.module for p in by_group) == sorted(p.module for p in every)
+    assert [p.proj for p in select(projections, "all", "vo")] == [p.proj for p in every if p.proj in "vo"]
+    # Each one is a Linear of the denoiser.
+    modules = dict(tiny(family).denoiser.named_modules())
+    assert all(isinstance(modules[p.module], torch.nn.Linear) for p in every)

@@ -62,5 +62,5 @@ def attention_projections(denoiser: torch.nn.Module, family: str) -> list[Attent
 def select(
     projections: list[AttentionProjection], group: str, projs: str = "qkvo"
 ) -> list[AttentionProjection]:
-    """Projections of ``group`` whose letter is in ``projs`` (e.g. ``"vo"``)."""
-    return [p for p in projections if p.group == group and p.proj in projs.lower()]
+    """Projections of ``group`` (``"all"``: every attention) whose letter is in ``projs`` (e.g. ``"vo"``)."""
+    return [p for p in projections if group in ("all", p.group) and p.proj in projs.lower()]
