@@ -10,6 +10,11 @@ from pathlib import Path
 from motionlib.errors import MotionlibError, ParameterError
 
 
+def _frame_sampling(text: str) -> str | int:
+    """``--frame-sampling``: ``even``, ``linspace`` or an integer stride."""
+    return int(text) if text.strip().isdigit() else text
+
+
 def _note(model) -> str:
     """What a result of ``model`` is not: the label of tiny random and toy-world models."""
     from motionlib.provenance import label
@@ -61,7 +66,9 @@ def cmd_sweep(args) -> int:
     model = load_model(args.model, args.source, device=args.device, seed=args.seed)
     scorer = clip_scorer(args.clip, model, device=args.device)
     settings = SweepSettings(num_steps=args.steps, grid=args.grid, guidance_scale=args.guidance,
-                             num_frames=args.frames, fixed_point_iters=args.fixed_point_iters)
+                             inversion_guidance=args.inversion_guidance, num_frames=args.frames,
+                             frame_sampling=_frame_sampling(args.frame_sampling),
+                             fixed_point_iters=args.fixed_point_iters)
     result = run_sweep(model, args.video, args.caption, args.edit, scorer, settings=settings,
                        edit_kind=args.edit_kind)
     rec = provenance.record(model, settings={**settings_record(settings, model), "clip": scorer.describe(),
@@ -70,9 +77,9 @@ def cmd_sweep(args) -> int:
                             seed=args.seed, what="motionlib sweep: prompt-window resampling")
     path = provenance.save_table(result.rows, out / "sweep.csv", rec)
     c = result.counts
-    print(f"wrote {path} ({len(result.rows)} windows; denoiser evaluations {c['evaluations']} this run, "
-          f"{c['shared_formula']} shared vs {c['naive']} naive; {c['windows_from_cache']} windows "
-          f"from cache){_note(model)}")
+    print(f"wrote {path} ({len(result.rows) - 1} windows and the no-edit reference; denoiser evaluations "
+          f"{c['evaluations']} this run, {c['shared_formula']} shared vs {c['naive']} naive; "
+          f"{c['windows_from_cache']} of {c['windows']} from cache){_note(model)}")
     return 0
 
 
@@ -176,6 +183,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, help="sampling steps (default: the family's)")
     p.add_argument("--frames", type=int, help="frames (default: the family's)")
     p.add_argument("--guidance", type=float, help="CFG while resampling (default: the family's)")
+    p.add_argument("--inversion-guidance", type=float, default=1.0,
+                   help="CFG while inverting (default 1: c only, no guidance, as the paper inverts)")
+    p.add_argument("--frame-sampling", default="even",
+                   help="frames of a longer clip: even (default: the largest fixed stride), linspace, or a stride N")
     p.add_argument("--fixed-point-iters", type=int, default=0, help="inversion refinement (default 0: plain DDIM)")
     p.add_argument("--seed", type=int, default=0, help="seed of tiny random weights (the sweep itself is deterministic)")
     p.add_argument("--clip", default="auto", help="CLIP for scoring: auto (tiny for tiny models, else "
@@ -191,8 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--caption", required=True, help="the reference video's caption")
     p.add_argument("--tau", type=int, default=700, help="train at t in [tau, 1000) (default 700; 0: all, 1000: none)")
     p.add_argument("--projections", default="qkvo", help="which of Q, K, V, O to adapt (default qkvo)")
-    p.add_argument("--group", choices=["temporal", "spatial", "joint"],
-                   help="attention group (default: temporal; CogVideoX: joint)")
+    p.add_argument("--group", choices=["temporal", "spatial", "joint", "all"],
+                   help="attention group (default: temporal; CogVideoX: joint; all: every attention)")
     p.add_argument("--mode", default="lora", choices=["lora", "direct"], help="LoRA or direct weight tuning")
     p.add_argument("--rank", type=int, default=4, help="LoRA rank (default 4)")
     p.add_argument("--alpha", type=float, help="LoRA alpha (default: the rank)")

@@ -51,35 +51,46 @@ def _check_video(video: np.ndarray, what: str = "video") -> np.ndarray:
 # --------------------------------------------------------------------------- flow similarity
 
 
+FLOW_VARIANTS = ("paper", "robust")
+
+
 def flow_similarity(
     video_a: np.ndarray,
     video_b: np.ndarray,
     *,
+    variant: str = "paper",
     max_corners: int = 200,
     quality_level: float = 0.01,
     min_distance: float = 5,
     block_size: int = 7,
     win_size: int = 15,
     max_level: int = 2,
-    min_motion: float = 0.5,
-    max_fb_error: float | None = 1.0,
+    min_motion: float = 1 / 512,
+    max_fb_error: float | None = 1 / 256,
 ) -> float:
     """Agreement of the motion of two equally shaped videos, in ``[-1, 1]``.
 
-    For each frame pair ``(t, t+1)``, Shi-Tomasi corners are detected on frame ``t`` of the reference
-    ``video_a`` (grayscale) and tracked to ``t+1`` with pyramidal Lucas-Kanade in *both* videos from
-    the same start points. A point counts if LK tracks it in both videos (status 1, finite, and, unless
-    ``max_fb_error`` is None, tracking back lands within ``max_fb_error`` pixels of the start).
+    The paper: "We use the Lucas-Kanade method for optical flow estimation, and calculate the
+    average cosine similarity between the normalized vectors of all frames." Lucas-Kanade is sparse,
+    so points must be chosen; both variants choose them the same way. For each frame pair
+    ``(t, t+1)``, Shi-Tomasi corners (``max_corners``, ``quality_level``, ``min_distance`` px,
+    ``block_size``) are detected on frame ``t`` of the reference ``video_a`` (grayscale) and tracked
+    to ``t+1`` with pyramidal Lucas-Kanade (``win_size``, ``max_level``) in *both* videos from the
+    same start points, giving displacements ``d_a``, ``d_b`` per point.
 
-    Per point, with displacements ``d_a``, ``d_b`` in pixels:
+    ``variant="paper"`` (the default) reads the sentence literally: every chosen point of every
+    frame pair is one vector pair, and the score is the mean over all of them of
+    ``(d_a / |d_a|) . (d_b / |d_b|)``. A point that LK loses in either video (status 0 or not
+    finite) counts 0, as does a vector too short to normalise (below 1e-3 px: a still point), so
+    lost tracks and stillness lower the score rather than leaving it. No corners anywhere: 0.0.
 
-    - both ``|d| < min_motion`` (both still): +1, the videos agree;
-    - only one ``|d| < min_motion``: 0, one moves and the other does not, no direction agreement;
-    - otherwise: cosine between ``d_a`` and ``d_b``.
-
-    The score is the mean over points within a frame pair, then the mean over frame pairs. Frame pairs
-    with no point tracked in both videos (textureless frames, lost tracks) are skipped; if no frame
-    pair has any, the result is 0.0 (no evidence of agreement). Never NaN.
+    ``variant="robust"`` is this project's earlier reading, kept as a named option: a point counts
+    only if LK tracks it in both videos and, unless ``max_fb_error`` is None, tracking back lands
+    within ``max_fb_error`` of the start; then both still (``|d| < min_motion``) scores +1, one still
+    scores 0, else the cosine. Points are averaged per frame pair, then over frame pairs with any
+    point (0.0 if none). ``min_motion`` and ``max_fb_error`` are fractions of the frame's longer
+    side (the defaults are 0.5 px and 1 px at 256 px), so the rule means the same at every
+    resolution. Never NaN.
     """
     import cv2
 
@@ -88,30 +99,47 @@ def flow_similarity(
         raise ParameterError(f"flow_similarity needs videos of the same shape, got {a.shape} and {b.shape}")
     if len(a) < 2:
         raise ParameterError(f"flow_similarity needs at least 2 frames, got {len(a)}")
+    if variant not in FLOW_VARIANTS:
+        raise ParameterError(f"flow_similarity variant must be one of {', '.join(FLOW_VARIANTS)}, got {variant!r}")
     if max_corners < 1 or not 0 < quality_level <= 1 or min_motion < 0 or win_size < 3 or max_level < 0:
         raise ParameterError(
             "flow_similarity needs max_corners >= 1, 0 < quality_level <= 1, min_motion >= 0, "
             "win_size >= 3 and max_level >= 0"
         )
+    side = max(a.shape[1:3])
+    fb_px = None if (variant == "paper" or max_fb_error is None) else max_fb_error * side
     gray_a = [cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) for frame in a]
     gray_b = [cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) for frame in b]
     lk = dict(
         winSize=(win_size, win_size), maxLevel=max_level,
         criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 0.01),
     )
-    per_pair = []
+    per_pair, per_point = [], []
     for t in range(len(a) - 1):
         points = cv2.goodFeaturesToTrack(
             gray_a[t], max_corners, quality_level, min_distance, blockSize=block_size
         )
         if points is None:
             continue
-        d_a, ok_a = _lk_displacement(gray_a[t], gray_a[t + 1], points, lk, max_fb_error)
-        d_b, ok_b = _lk_displacement(gray_b[t], gray_b[t + 1], points, lk, max_fb_error)
+        d_a, ok_a = _lk_displacement(gray_a[t], gray_a[t + 1], points, lk, fb_px)
+        d_b, ok_b = _lk_displacement(gray_b[t], gray_b[t + 1], points, lk, fb_px)
         ok = ok_a & ok_b
-        if ok.any():
-            per_pair.append(_motion_agreement(d_a[ok], d_b[ok], min_motion).mean())
+        if variant == "paper":
+            per_point.append(np.where(ok, _normalised_cosine(d_a, d_b), 0.0))
+        elif ok.any():
+            per_pair.append(_motion_agreement(d_a[ok], d_b[ok], min_motion * side).mean())
+    if variant == "paper":
+        return float(np.concatenate(per_point).mean()) if per_point else 0.0
     return float(np.mean(per_pair)) if per_pair else 0.0
+
+
+def _normalised_cosine(d_a: np.ndarray, d_b: np.ndarray, shortest: float = 1e-3) -> np.ndarray:
+    """``(N,)`` dot products of the unit vectors of ``d_a``, ``d_b`` ``(N, 2)``; 0 where either is shorter
+    than ``shortest`` px (a zero vector has no direction) or not finite."""
+    n_a, n_b = np.linalg.norm(d_a, axis=1), np.linalg.norm(d_b, axis=1)
+    valid = (n_a >= shortest) & (n_b >= shortest) & np.isfinite(n_a) & np.isfinite(n_b)
+    cosine = (np.nan_to_num(d_a) * np.nan_to_num(d_b)).sum(axis=1) / np.where(valid, n_a * n_b, 1.0)
+    return np.where(valid, np.clip(cosine, -1.0, 1.0), 0.0)
 
 
 def _lk_displacement(prev, nxt, points, lk: dict, max_fb_error: float | None):

@@ -84,9 +84,12 @@ def frame_rows(videos: Sequence[np.ndarray], labels: Sequence[str], num_frames: 
 def window_heatmap(ax, table, value: str, cmap: str = "cividis", label: str | None = None):
     """Heatmap of ``value`` over (tau_start rows, tau_end columns) from tidy ``table`` rows.
 
-    Cells without a window (tau_end >= tau_start) stay blank; each cell is annotated. Returns the
-    image (for a colorbar). ``cividis`` is perceptually uniform and colour-blind safe.
+    Cells without a window (tau_end >= tau_start) stay blank; each cell is annotated. The no-edit
+    reference row (tau_start = tau_end = 0), if present, is not a cell: its value goes into the
+    title. Returns the image (for a colorbar). ``cividis`` is perceptually uniform and colour-blind safe.
     """
+    reference = table[table["tau_start"] == table["tau_end"]][value]
+    table = table[table["tau_start"] > table["tau_end"]]
     grid = table.pivot_table(index="tau_start", columns="tau_end", values=value, aggfunc="mean")
     grid = grid.sort_index(ascending=False).sort_index(axis=1)
     image = ax.imshow(np.ma.masked_invalid(grid.to_numpy(float)), cmap=cmap, aspect="auto")
@@ -94,7 +97,10 @@ def window_heatmap(ax, table, value: str, cmap: str = "cividis", label: str | No
     ax.set_yticks(range(grid.shape[0]), [str(r) for r in grid.index])
     ax.set_xlabel(r"$\tau_{end}$")
     ax.set_ylabel(r"$\tau_{start}$")
-    ax.set_title(label or value)
+    title = label or value
+    if len(reference):
+        title += f" (no edit: {reference.mean():.2f})"
+    ax.set_title(title)
     if grid.shape[0] <= 12:
         lo, hi = np.nanmin(grid.to_numpy(float)), np.nanmax(grid.to_numpy(float))
         for (i, j), v in np.ndenumerate(grid.to_numpy(float)):
@@ -105,12 +111,18 @@ def window_heatmap(ax, table, value: str, cmap: str = "cividis", label: str | No
     return image
 
 
-def tradeoff_curve(ax, curve, tau_star: int | None = None, color: str = PALETTE[0], label: str | None = None):
+def tradeoff_curve(ax, curve, tau_star: int | None = None, color: str = PALETTE[0], label: str | None = None,
+                   no_edit=None, tau_star_interval: tuple[int, int] | None = None):
     """CLIP change (x) against flow similarity (y) per tau_start, with 95% intervals if present.
 
     ``curve`` has columns tau_start, clip_change, flow_similarity, optionally ``*_lo``/``*_hi`` and
-    a boolean ``pareto``; the Pareto frontier is drawn as a line and ``tau_star`` circled.
+    a boolean ``pareto``; the Pareto frontier is drawn as a line and ``tau_star`` circled (labelled
+    as this project's rule, with ``tau_star_interval`` if given). ``no_edit`` (a row with the same
+    columns: the reconstruction) is drawn as a hollow diamond.
     """
+    if no_edit is not None and len(no_edit):
+        ax.scatter(no_edit["clip_change"], no_edit["flow_similarity"], marker="D", s=16, facecolors="none",
+                   edgecolors=color, lw=0.8, zorder=3, label="no edit (c only)")
     curve = curve.sort_values("clip_change")
     x, y = curve["clip_change"].to_numpy(float), curve["flow_similarity"].to_numpy(float)
     if "clip_change_lo" in curve:
@@ -126,9 +138,27 @@ def tradeoff_curve(ax, curve, tau_star: int | None = None, color: str = PALETTE[
     if tau_star is not None:
         star = curve[curve["tau_start"] == tau_star]
         ax.scatter(star["clip_change"], star["flow_similarity"], s=60, facecolors="none",
-                   edgecolors=PALETTE[3], lw=1.2, zorder=4, label=rf"$\tau^*$ = {tau_star}")
+                   edgecolors=PALETTE[3], lw=1.2, zorder=4,
+                   label=rf"$\tau^*$ = {tau_star}" + (f" [{tau_star_interval[0]}, {tau_star_interval[1]}]"
+                                                       if tau_star_interval else "") + " (our rule)")
     ax.set_xlabel("CLIP score change (appearance edit)")
     ax.set_ylabel("flow similarity (motion kept)")
+
+
+def tradeoff_figure(studies: dict, width: str = "two"):
+    """Fig. 2 side by side: per model (column) the CLIP-change and flow-similarity heatmaps and the
+    trade-off curve with tau*. ``studies`` maps a model name to a :class:`motionlib.analysis.Tradeoff`."""
+    n = len(studies)
+    fig, axes = figure(width, aspect=1.25 if n > 1 else 2.4, nrows=3, ncols=n, layout="constrained", squeeze=False)
+    for j, (name, study) in enumerate(studies.items()):
+        for i, (value, label) in enumerate([("clip_change", "CLIP score change"), ("flow_similarity", "flow similarity")]):
+            image = window_heatmap(axes[i, j], study.summary, value, label=f"{name}: {label}")
+            fig.colorbar(image, ax=axes[i, j], shrink=0.8)
+        color = FAMILY_COLORS.get(name.split()[0], PALETTE[j % len(PALETTE)])
+        tradeoff_curve(axes[2, j], study.curve, study.tau_star, color=color, label=name,
+                       no_edit=study.no_edit, tau_star_interval=study.tau_star_interval)
+        axes[2, j].legend(frameon=False, fontsize=5)
+    return fig
 
 
 def _word_key(word: str) -> str:

@@ -5,9 +5,16 @@ For a video ``x0`` with caption ``c`` and edited caption ``c'``:
 
 1. read ``x0`` at the model's resolution and encode it; DDIM-invert it with ``c``
    (:mod:`motionlib.inversion`);
-2. resample every window of the grid from the inverted noise (:func:`motionlib.sweep.sweep`);
+2. resample every window of the grid from the inverted noise (:func:`motionlib.sweep.sweep`), and
+   the no-edit reference :data:`~motionlib.windows.NO_EDIT` (``c`` at every step: the reconstruction
+   ``x_rec``), which every sweep includes;
 3. decode each result ``x''`` and score it: ``clip_change = CLIP(x'', c') - CLIP(x0, c')`` and
-   ``flow_similarity(x0, x'')`` (:mod:`motionlib.metrics`).
+   ``flow_similarity(x0, x'')`` (:mod:`motionlib.metrics`); and relative to the reconstruction,
+   ``clip_change_vs_no_edit = CLIP(x'', c') - CLIP(x_rec, c')`` and
+   ``flow_similarity_vs_no_edit = flow_similarity(x_rec, x'')``, which separate the effect of ``c'``
+   from inversion drift (the no-edit row itself scores 0 and its own flow similarity).
+   ``flow_similarity`` is the paper's definition (:func:`motionlib.metrics.flow_similarity`,
+   ``variant="paper"``); ``flow_similarity_robust`` is the robust variant, reported beside it.
 
 Inverted noise, every window's latents and every window's scores are cached under a key of all
 settings and the video's content hash (:mod:`motionlib.cache`), so an interrupted sweep resumes with
@@ -26,13 +33,14 @@ from tqdm.auto import tqdm
 
 from motionlib.cache import ResultCache, cache_key, content_hash
 from motionlib.data import from_model_pixels, read_video, to_model_pixels
+from motionlib.errors import ParameterError
 from motionlib.inversion import invert, invertible_steps
 from motionlib.models.base import VideoModel
 from motionlib.sweep import shared_evaluations, sweep
-from motionlib.windows import PromptWindow, grid_windows
+from motionlib.windows import NO_EDIT, PromptWindow, grid_windows
 
 CACHE_VERSION = 2  # bump when the computation changes, so old entries are not read
-FLOW_METRIC = "lucas-kanade-v1"  # bump when flow_similarity's definition or defaults change
+FLOW_METRIC = "lucas-kanade-v2"  # bump when flow_similarity's definition or defaults change
 
 
 @dataclass(frozen=True)
@@ -48,10 +56,14 @@ class SweepSettings:
     num_frames: int | None = None
     height: int | None = None
     width: int | None = None
+    frame_sampling: str | int = "even"  # which frames of a longer clip (motionlib.data.video_io)
     batch_size: int = 8
 
     def resolve(self, model: VideoModel) -> SweepSettings:
         d = model.defaults.resolved(self.num_frames, self.height, self.width, self.num_steps, self.guidance_scale)
+        if not (isinstance(self.inversion_guidance, (int, float)) and 0 <= self.inversion_guidance < float("inf")):
+            raise ParameterError(f"inversion_guidance (--inversion-guidance) must be a finite number >= 0 "
+                                 f"(1: c only, no guidance), got {self.inversion_guidance!r}")
         return replace(self, num_steps=d.num_steps, guidance_scale=d.guidance_scale,
                        num_frames=d.num_frames, height=d.height, width=d.width)
 
@@ -90,10 +102,11 @@ def run_sweep(
     keep_videos: bool = False,
     progress: bool = True,
 ) -> SweepResult:
-    """Sweep ``windows`` (default: the whole grid) for one video; see the module doc.
+    """Sweep ``windows`` (default: the whole grid) and the no-edit reference for one video; see the module doc.
 
     ``video`` is a path (read at the model's resolution) or an ``(F, H, W, 3)`` uint8 array.
-    ``scorer`` is a :class:`motionlib.metrics.ClipScorer`.
+    ``scorer`` is a :class:`motionlib.metrics.ClipScorer`. The rows (and ``videos``) start with
+    :data:`~motionlib.windows.NO_EDIT`, added when ``windows`` lacks it.
     """
     from motionlib.metrics import flow_similarity
 
@@ -101,9 +114,10 @@ def run_sweep(
     if isinstance(video, np.ndarray):
         x0 = video
     else:
-        x0 = read_video(video, s.num_frames, (s.height, s.width))
+        x0 = read_video(video, s.num_frames, (s.height, s.width), s.frame_sampling)
         name = name or Path(video).stem
     windows = windows if windows is not None else grid_windows(s.grid)
+    windows = [NO_EDIT] + [w for w in windows if w != NO_EDIT]
     store = ResultCache("sweep", {
         "version": CACHE_VERSION, "model": model.describe(), "video_sha": content_hash(x0),
         "caption": caption, "edit": edit, **asdict(s),
@@ -138,22 +152,29 @@ def run_sweep(
     scores = store.load_json(score_key) or {}
     source_clip = scorer.score(x0, edit)
     rows, videos = [], {}
+    x_rec = _decode(model, finals[NO_EDIT], s.num_frames)
     for w in tqdm(windows, desc="scoring", disable=not progress, leave=False):
         key = _window_name(w)
-        if key not in scores or keep_videos:
-            x2 = _decode(model, finals[w], s.num_frames)
+        if "flow_vs_no_edit" not in scores.get(key, {}) or keep_videos:
+            x2 = x_rec if w == NO_EDIT else _decode(model, finals[w], s.num_frames)
             if keep_videos:
                 videos[w] = x2
-        if key not in scores:
-            scores[key] = {"clip_edit": scorer.score(x2, edit), "flow_similarity": flow_similarity(x0, x2)}
+        if "flow_vs_no_edit" not in scores.get(key, {}):
+            scores[key] = {"clip_edit": scorer.score(x2, edit), "flow_similarity": flow_similarity(x0, x2),
+                           "flow_robust": flow_similarity(x0, x2, variant="robust"),
+                           "flow_vs_no_edit": flow_similarity(x_rec, x2)}
             store.save_json(score_key, scores)
         k_s, k_e = w.step_range(steps)
+        clip_edit = scores[key]["clip_edit"]
         rows.append({
             "model": model.family, "source": model.source, "video": name, "edit_kind": edit_kind,
             "tau_start": w.tau_start, "tau_end": w.tau_end, "edit_steps": k_e - k_s,
-            "clip_change": scores[key]["clip_edit"] - source_clip, "clip_edit": scores[key]["clip_edit"],
-            "clip_source": source_clip, "flow_similarity": scores[key]["flow_similarity"],
-            "num_steps": s.num_steps, "guidance_scale": s.guidance_scale, "caption": caption, "edit": edit,
+            "clip_change": clip_edit - source_clip, "clip_edit": clip_edit, "clip_source": source_clip,
+            "flow_similarity": scores[key]["flow_similarity"], "flow_similarity_robust": scores[key]["flow_robust"],
+            "clip_change_vs_no_edit": clip_edit - scores[_window_name(NO_EDIT)]["clip_edit"],
+            "flow_similarity_vs_no_edit": scores[key]["flow_vs_no_edit"],
+            "num_steps": s.num_steps, "guidance_scale": s.guidance_scale,
+            "inversion_guidance": s.inversion_guidance, "caption": caption, "edit": edit,
         })
     return SweepResult(pd.DataFrame(rows), counts, x0, videos)
 

@@ -9,6 +9,10 @@ the window and the original caption ``c`` elsewhere. The paper writes the window
 so ``tau_start = 1000`` covers the first step (t = 999 or 981 ...), ``tau_end = 0`` the last, and the
 windows of neighbouring grid cells never share a step. Because timesteps descend, the steps that
 use ``c'`` are one contiguous block ``[k_start, k_end)`` of step indices (:meth:`step_range`).
+
+:data:`NO_EDIT` ``(0, 0)`` is the one empty window: ``c`` at every step, the reconstruction of the
+inverted video. It is the reference that separates the effect of ``c'`` from inversion drift (the
+``tau_start = 0`` end of the paper's trade-off curve).
 """
 
 from __future__ import annotations
@@ -23,16 +27,21 @@ NUM_TRAIN_TIMESTEPS = 1000
 
 @dataclass(frozen=True, order=True)
 class PromptWindow:
-    """``c'`` for ``tau_end <= t < tau_start``; ``0 <= tau_end < tau_start <= 1000``."""
+    """``c'`` for ``tau_end <= t < tau_start``; ``0 <= tau_end < tau_start <= 1000``, or ``(0, 0)``: no edit."""
 
     tau_start: int
     tau_end: int
 
     def __post_init__(self):
-        if not (0 <= self.tau_end < self.tau_start <= NUM_TRAIN_TIMESTEPS):
+        if (self.tau_start, self.tau_end) != (0, 0) and not (0 <= self.tau_end < self.tau_start <= NUM_TRAIN_TIMESTEPS):
             raise ParameterError(
                 f"prompt window (tau_start={self.tau_start}, tau_end={self.tau_end}) must satisfy "
-                f"0 <= tau_end < tau_start <= {NUM_TRAIN_TIMESTEPS}")
+                f"0 <= tau_end < tau_start <= {NUM_TRAIN_TIMESTEPS}, or be (0, 0): no edit")
+
+    @property
+    def is_no_edit(self) -> bool:
+        """Whether this is :data:`NO_EDIT` (``c`` at every step)."""
+        return self.tau_start == self.tau_end
 
     def uses_edit(self, t: int) -> bool:
         """Whether the step at timestep ``t`` is conditioned on the edited caption."""
@@ -46,6 +55,9 @@ class PromptWindow:
 
     def on_grid(self, interval: int) -> bool:
         return self.tau_start % interval == 0 and self.tau_end % interval == 0
+
+
+NO_EDIT = PromptWindow(0, 0)
 
 
 def grid_values(interval: int = 100) -> list[int]:

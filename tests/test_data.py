@@ -10,7 +10,7 @@ from motionlib.data import (
     make_tgve_miniature, read_tgve_csv, read_video, sample_indices, select_videos, tgve_manifest,
     to_model_pixels, write_frame_grid, write_video,
 )
-from motionlib.errors import DatasetError, NotEnoughFramesError, VideoReadError
+from motionlib.errors import DatasetError, NotEnoughFramesError, ParameterError, VideoReadError
 
 
 def ramp_video(frames=12, h=24, w=40):
@@ -28,15 +28,24 @@ def test_bundled_clips_read_at_model_resolution():
         assert video.std() > 10  # real content, not a blank
 
 
-def test_even_sampling_picks_first_and_last_frame(tmp_path):
+def test_frame_sampling_even_linspace_and_stride(tmp_path):
     assert list(sample_indices(10, 4)) == [0, 3, 6, 9]
+    assert list(sample_indices(32, 16, "linspace"))[7:10] == [14, 17, 19]  # uneven steps
+    even = sample_indices(32, 16)
+    assert list(even) == list(range(0, 31, 2)) and set(np.diff(even)) == {2}  # one step throughout
+    assert list(sample_indices(80, 16, 4)) == list(range(0, 61, 4))
+    with pytest.raises(NotEnoughFramesError, match="at stride 5 need 76"):
+        sample_indices(60, 16, 5)
+    with pytest.raises(ParameterError, match="frame sampling"):
+        sample_indices(60, 16, "random")
     folder = tmp_path / "frames"
     folder.mkdir()
     import cv2
     for i, frame in enumerate(ramp_video()):
         cv2.imwrite(str(folder / f"{i:05d}.png"), frame)
-    video = read_video(folder, num_frames=4)
-    assert [int(v[0, 0, 0]) for v in video] == [0, 80, 140, 220]  # indices 0, 4, 7, 11
+    assert [int(v[0, 0, 0]) for v in read_video(folder, num_frames=4)] == [0, 60, 120, 180]  # 0, 3, 6, 9
+    linspace = read_video(folder, num_frames=4, sampling="linspace")
+    assert [int(v[0, 0, 0]) for v in linspace] == [0, 80, 140, 220]  # indices 0, 4, 7, 11
 
 
 def test_center_crop_keeps_the_middle(tmp_path):

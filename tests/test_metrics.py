@@ -36,30 +36,66 @@ def translating(canvas: np.ndarray, dx: int, dy: int) -> np.ndarray:
 # --------------------------------------------------------------------------- flow similarity
 
 
-def test_flow_known_answers(canvas):
+@pytest.mark.parametrize("variant", ["paper", "robust"])
+def test_flow_known_answers(canvas, variant):
     right, left, down = translating(canvas, 1, 0), translating(canvas, -1, 0), translating(canvas, 0, 1)
-    assert metrics.flow_similarity(right, right) > 0.99
-    assert metrics.flow_similarity(right, left) < -0.9
-    assert abs(metrics.flow_similarity(right, down)) < 0.15
-    assert metrics.flow_similarity(right, translating(canvas, 1, 1)) == pytest.approx(np.sqrt(0.5), abs=0.05)
+    flow = lambda a, b: metrics.flow_similarity(a, b, variant=variant)  # noqa: E731
+    assert flow(right, right) > 0.99
+    assert flow(right, left) < -0.9
+    assert abs(flow(right, down)) < 0.15
+    assert flow(right, translating(canvas, 1, 1)) == pytest.approx(np.sqrt(0.5), abs=0.05)
 
 
-def test_flow_static_rule(canvas):
+def test_flow_static_rule_robust(canvas):
     static, right = translating(canvas, 0, 0), translating(canvas, 1, 0)
-    assert metrics.flow_similarity(static, static) == 1.0  # both still: agreement
-    assert metrics.flow_similarity(static, right) == 0.0  # one still, one moving: no agreement
-    assert metrics.flow_similarity(right, static) == 0.0
+    flow = lambda a, b: metrics.flow_similarity(a, b, variant="robust")  # noqa: E731
+    assert flow(static, static) == 1.0  # both still: agreement
+    assert flow(static, right) == 0.0  # one still, one moving: no agreement
+    assert flow(right, static) == 0.0
+
+
+def test_flow_paper_still_vectors_cannot_be_normalised(canvas):
+    static, right = translating(canvas, 0, 0), translating(canvas, 1, 0)
+    assert metrics.flow_similarity(static, static) == 0.0  # zero vectors have no direction
+    assert metrics.flow_similarity(static, right) == 0.0
 
 
 def test_flow_textureless_and_lost_tracks(canvas):
     blank = np.full((FRAMES, SIZE, SIZE, 3), 128, np.uint8)
-    assert metrics.flow_similarity(blank, blank) == 0.0  # nothing tracked at all
+    for variant in ("paper", "robust"):
+        assert metrics.flow_similarity(blank, blank, variant=variant) == 0.0  # nothing tracked at all
     half = translating(canvas, 1, 0)
-    half[FRAMES // 2 :] = 128  # textured, then blank: those frame pairs are skipped
-    assert metrics.flow_similarity(half, half) > 0.99
+    half[FRAMES // 2 :] = 128  # textured, then blank
+    # robust: the blank frame pairs are skipped and the tracks lost at the cut are dropped
+    assert metrics.flow_similarity(half, half, variant="robust") > 0.99
+    # paper: no corners on blank frames (nothing to average), but every track lost at the cut counts 0
+    right = translating(canvas, 1, 0)
+    lost = right.copy()
+    lost[FRAMES // 2] = 128  # one blank frame: tracks into it are lost in video b only
+    full = metrics.flow_similarity(right, right)
+    assert metrics.flow_similarity(right, lost) < full - 0.05
+    assert metrics.flow_similarity(right, lost, variant="robust") > 0.99  # robust drops them
     noise = np.random.default_rng(1).integers(0, 256, (2, FRAMES, SIZE, SIZE, 3), dtype=np.uint8)
-    value = metrics.flow_similarity(noise[0], noise[1])  # unrelated frames: tracks wild or lost
-    assert np.isfinite(value) and -1.0 <= value <= 1.0
+    for variant in ("paper", "robust"):
+        value = metrics.flow_similarity(noise[0], noise[1], variant=variant)  # unrelated frames
+        assert np.isfinite(value) and -1.0 <= value <= 1.0
+
+
+def test_flow_robust_thresholds_are_relative_to_the_frame(canvas):
+    """0.4 px per frame at 64 px is the same motion as 1.6 px at 256 px: with thresholds in pixels
+    (0.5 px) the first would be 'still' and the second 'moving'; relative to the frame both move."""
+    import cv2
+
+    def drifting(scale: int, shift: float) -> np.ndarray:
+        frame = cv2.resize(canvas[:SIZE, :SIZE], (SIZE * scale, SIZE * scale), interpolation=cv2.INTER_CUBIC)
+        return np.stack([cv2.warpAffine(frame, np.float32([[1, 0, shift * scale * t], [0, 1, 0]]),
+                                        (SIZE * scale, SIZE * scale), borderMode=cv2.BORDER_REFLECT)
+                         for t in range(FRAMES)])
+
+    for scale in (1, 4):
+        moving, still = drifting(scale, 0.4), drifting(scale, 0.0)
+        assert metrics.flow_similarity(moving, still, variant="robust") == pytest.approx(0.0, abs=0.05), scale
+        assert metrics.flow_similarity(moving, moving, variant="robust") > 0.95, scale
 
 
 def test_flow_rejects_bad_input(canvas):
@@ -72,6 +108,8 @@ def test_flow_rejects_bad_input(canvas):
         metrics.flow_similarity(video.astype(np.float32), video)
     with pytest.raises(ParameterError):
         metrics.flow_similarity(video, video, min_motion=-1)
+    with pytest.raises(ParameterError, match="variant"):
+        metrics.flow_similarity(video, video, variant="farneback")
 
 
 # --------------------------------------------------------------------------- preprocessing

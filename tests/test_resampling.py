@@ -26,7 +26,12 @@ def test_rows_are_tidy_and_metrics_finite(clip_path):
     result = run_sweep(tiny("cogvideox"), clip_path, "a man is skiing", "a robot is skiing",
                        tiny_clip_scorer(), settings=SETTINGS, cache=False, progress=False)
     rows = result.rows
-    assert len(rows) == 10 and rows["video"].eq("skier").all()
+    assert len(rows) == 11 and rows["video"].eq("skier").all()
+    no_edit = rows.iloc[0]  # the reference row comes first: c at every step
+    assert (no_edit["tau_start"], no_edit["tau_end"], no_edit["edit_steps"]) == (0, 0, 0)
+    assert no_edit["clip_change_vs_no_edit"] == 0.0
+    np.testing.assert_allclose(rows["clip_change_vs_no_edit"], rows["clip_edit"] - no_edit["clip_edit"])
+    assert rows["flow_similarity_vs_no_edit"].between(-1, 1).all()
     assert {"model", "video", "tau_start", "tau_end", "clip_change", "flow_similarity"} <= set(rows)
     assert np.isfinite(rows[["clip_change", "flow_similarity"]].to_numpy()).all()
     assert rows["flow_similarity"].between(-1, 1).all()
@@ -60,7 +65,7 @@ def test_interrupted_sweep_resumes_without_recomputing(clip_path, tmp_path, monk
     pd.testing.assert_frame_equal(resumed.rows, reference, rtol=1e-4)
 
     again = run_sweep(*args, settings=SETTINGS, progress=False)
-    assert again.counts["evaluations"] == 0 and again.counts["windows_from_cache"] == 10
+    assert again.counts["evaluations"] == 0 and again.counts["windows_from_cache"] == 11
     pd.testing.assert_frame_equal(again.rows, resumed.rows)
 
 
@@ -84,11 +89,12 @@ def test_cli_sweep_writes_55_rows(clip_path, tmp_path, capsys):
             "--edit", "a robot is skiing", "--steps", "10", "--out", str(out)]
     assert main(argv) == 0
     rows = pd.read_csv(out / "sweep.csv")
-    assert len(rows) == 55 and rows["flow_similarity"].between(-1, 1).all()
+    assert len(rows) == 56 and rows["flow_similarity"].between(-1, 1).all()
     assert np.isfinite(rows["clip_change"]).all() and rows["label"].str.contains("TINY").all()
     assert (out / "sweep.provenance.json").exists()
     assert main(argv) == 0  # a second run reads every window back
-    assert "55 windows from cache" in capsys.readouterr().out
+    assert "55 windows and the no-edit reference" in (said := capsys.readouterr().out)
+    assert "56 of 56 from cache" in said
     pd.testing.assert_frame_equal(pd.read_csv(out / "sweep.csv"), rows)
 
 

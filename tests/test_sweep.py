@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from motionlib.errors import ParameterError
-from motionlib.sampling import ddim_schedule, initial_noise
+from motionlib.sampling import ddim_schedule, denoise, initial_noise
 from motionlib.sweep import naive_evaluations, resample, shared_evaluations, sweep
-from motionlib.windows import PromptWindow, grid_values, grid_windows, window
+from motionlib.windows import NO_EDIT, PromptWindow, grid_values, grid_windows, window
 
 from conftest import tiny
 
@@ -59,7 +59,7 @@ def test_shared_sweep_equals_naive_resampling_for_every_window(family, frames, m
     steps = ddim_schedule(model, 8)
     noise = initial_noise(model, frames, 32, 32, seed=1)
     cond, edit = model.encode_prompt("a jeep car is moving on the road"), model.encode_prompt("a sports car")
-    windows = grid_windows(200)  # 21 windows over 8 steps, some sharing step ranges
+    windows = [NO_EDIT] + grid_windows(200)  # 21 windows over 8 steps, some sharing step ranges
     calls = count_denoiser_calls(model, monkeypatch)
     results, counts = sweep(model, noise, steps, cond, edit, windows, guidance_scale=1.0,
                             batch_size=4, progress=False)
@@ -69,8 +69,19 @@ def test_shared_sweep_equals_naive_resampling_for_every_window(family, frames, m
     for w in windows:
         naive = resample(model, noise, steps, cond, edit, w, guidance_scale=1.0)
         torch.testing.assert_close(results[w], naive, rtol=1e-4, atol=1e-4)
+    # The no-edit window is the plain reconstruction: c at every step.
+    torch.testing.assert_close(results[NO_EDIT], denoise(model, noise, cond, steps, 1.0, progress=False),
+                               rtol=1e-4, atol=1e-4)
     # Early and late edits really differ (the comparison above is not vacuous).
-    assert not torch.allclose(results[windows[0]], results[windows[-1]], atol=1e-3)
+    assert not torch.allclose(results[windows[1]], results[windows[-1]], atol=1e-3)
+    assert not torch.allclose(results[NO_EDIT], results[windows[-1]], atol=1e-3)
+
+
+def test_no_edit_window_uses_c_at_every_step():
+    steps = ddim_schedule(tiny("latte"), 10)
+    assert NO_EDIT.is_no_edit and not any(NO_EDIT.uses_edit(s.t) for s in steps)
+    k_s, k_e = NO_EDIT.step_range(steps)
+    assert k_s == k_e  # an empty block of c' steps
 
 
 def test_sweep_with_guidance_counts_one_evaluation_per_latent(monkeypatch):

@@ -75,8 +75,8 @@ def test_toy_models_generate_what_held_out_captions_say(family, attribute, reque
 @lru_cache(maxsize=None)
 def reconstructed(family: str):
     specs = world.sample_specs(2, 3, "held_out")
-    rows = quality.reconstruction_quality(toy(family), specs, guidance_scales=(1.0,), num_steps=25, progress=False)
-    return rows[rows["how"] == "guidance 1"]
+    rows = quality.reconstruction_quality(toy(family), specs, guidance=((1.0, 1.0),), num_steps=25, progress=False)
+    return rows[rows["how"] == "invert g 1, resample g 1"]
 
 
 @pytest.mark.parametrize("family", TOY_FAMILIES)

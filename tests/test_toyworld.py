@@ -180,3 +180,15 @@ def test_interrupted_training_resumes_to_the_same_weights(tmp_path, monkeypatch)
     a, b = load_model("latte", tmp_path / "whole"), load_model("latte", tmp_path / "stopped")
     for (name, p), (_, q) in zip(a.denoiser.state_dict().items(), b.denoiser.state_dict().items()):
         assert torch.equal(p, q), name
+
+
+def test_both_flow_variants_rank_rendered_motions_by_their_true_agreement():
+    rows = quality.flow_metric_check(pairs=36, seed=3, progress=False)
+    assert set(rows["change"]) >= {"none", "direction", "appearance"}
+    agreement = quality.flow_metric_agreement(rows).set_index("variant")
+    assert (agreement["spearman_vs_true_velocity_cosine"] > 0.6).all(), agreement
+    same = rows[rows["change"].isin(["none", "appearance"])]
+    turned = rows[rows["change"] == "direction"]
+    for variant in ("paper", "robust"):
+        assert same[f"flow_{variant}"].min() > turned[f"flow_{variant}"].max() - 0.2
+        assert same[f"flow_{variant}"].mean() > 0.95 and turned[f"flow_{variant}"].mean() < 0.3

@@ -72,24 +72,19 @@ def claim_sweeps(model: VideoModel, specs: list[world.ClipSpec], scorer, *, sett
         source = oracle.read(video)
         caption = world.caption(spec)
         base = {"model": model.family, "clip": i, "caption": caption}
-        recon = run_sweep(model, video, caption, caption, scorer, name=f"clip{i}", edit_kind="none",
-                          settings=settings, windows=[PromptWindow(1000, 0)], keep_videos=True, progress=False)
-        recon_video = next(iter(recon.videos.values()))
         rng = np.random.default_rng([seed, i])
         targets = {a: world.other_value(a, getattr(spec, a), rng) for a in attributes}
         for attribute in attributes:
             original, target = getattr(spec, attribute), targets[attribute]
-            rows.append({**base, "attribute": attribute, "original": original, "target": target,
-                         "edit": caption, "tau_start": 0, "tau_end": 0, "clip_change": 0.0,
-                         "flow_similarity": float(recon.rows["flow_similarity"].iloc[0]),
-                         **read_result(recon_video, source, attribute, original, target)})
             edit = world.caption(spec.with_attribute(attribute, target))
             result = run_sweep(model, video, caption, edit, scorer, name=f"clip{i}", edit_kind=attribute,
                                settings=settings, windows=windows, keep_videos=True, progress=False)
-            for (_, r), w in zip(result.rows.iterrows(), windows):
+            for r in result.rows.itertuples():  # the no-edit reference (0, 0) first, then ``windows``
+                w = PromptWindow(r.tau_start, r.tau_end)
                 rows.append({**base, "attribute": attribute, "original": original, "target": target,
                              "edit": edit, "tau_start": w.tau_start, "tau_end": w.tau_end,
-                             "clip_change": r["clip_change"], "flow_similarity": r["flow_similarity"],
+                             "clip_change": r.clip_change, "flow_similarity": r.flow_similarity,
+                             "flow_similarity_robust": r.flow_similarity_robust,
                              **read_result(result.videos[w], source, attribute, original, target)})
             bar.update()
     bar.close()
@@ -168,13 +163,15 @@ def spearman_checks(rows: pd.DataFrame) -> pd.DataFrame:
     """The paper's metrics against the oracle: Spearman over the windows (means over clips and
     attributes), and over every (clip, attribute, window) row."""
     edits = rows[rows["tau_start"] > 0]
+    flows = [c for c in ("flow_similarity", "flow_similarity_robust") if c in rows]
     windows = edits.groupby(["model", "tau_start", "tau_end"])[
-        ["clip_change", "edit_took", "flow_similarity", "motion_kept", "trajectory_error_px"]].mean().reset_index()
+        ["clip_change", "edit_took", *flows, "motion_kept", "trajectory_error_px"]].mean().reset_index()
     out = []
     for model, g in windows.groupby("model"):
         r = edits[edits["model"] == model]
-        for metric, truth, sign in (("clip_change", "edit_took", 1), ("flow_similarity", "motion_kept", 1),
-                                    ("flow_similarity", "trajectory_error_px", -1)):
+        checks = [("clip_change", "edit_took", 1)] + [(f, truth, sign) for f in flows for truth, sign in
+                                                      (("motion_kept", 1), ("trajectory_error_px", -1))]
+        for metric, truth, sign in checks:
             out.append({"model": model, "metric": metric, "oracle": ("-" if sign < 0 else "") + truth,
                         "spearman_over_windows": spearman(g[metric], sign * g[truth]), "windows": len(g),
                         "spearman_over_rows": spearman(r[metric], sign * r[truth].astype(float)), "rows": len(r)})

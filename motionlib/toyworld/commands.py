@@ -101,6 +101,14 @@ def cmd_quality(args) -> int:
         rec = _record([], "toy world: oracle accuracy on rendered clips", {"clips": args.oracle})
         _save(rows, out, "oracle", rec)
         _show(f"oracle on {args.oracle} rendered clips (share correct)", quality.accuracy_table(rows))
+    if args.flow_pairs:
+        rows = quality.flow_metric_check(args.flow_pairs, seed=args.seed + 7)
+        rec = _record([], "toy world: flow-similarity variants against true motion", {"pairs": args.flow_pairs})
+        _save(rows, out, "flow_metric_check", rec)
+        _show(f"flow similarity on {args.flow_pairs} rendered clip pairs: Spearman against the true motion",
+              quality.flow_metric_agreement(rows))
+        _show("mean per kind of change", rows.groupby("change")[
+            ["true_velocity_cosine", "trajectory_error_px", "flow_paper", "flow_robust"]].mean().reset_index())
     if args.clip:
         scorer = clip_scorer(args.clip)
         specs = world.sample_specs(args.clips, args.seed + 1, "held_out", world.PATHS)
@@ -112,16 +120,19 @@ def cmd_quality(args) -> int:
     for family in args.model or []:
         model = load_model(family, args.source)
         rec = _record(model, "toy world: generation and reconstruction quality", settings)
-        gen = quality.generation_quality(model, samples=args.samples, seed=args.seed, num_steps=args.steps)
-        _save(gen, out, f"generation_{family}", rec)
-        _show(f"{family}: generation on the {gen['prompt'].nunique()} held-out combinations x {args.samples} "
-              "samples (share the oracle reads as captioned)", quality.accuracy_table(gen))
-        print(f"speed read: {gen['speed_read'].mean():.2f} +- {gen['speed_read'].std():.2f} px/frame "
-              f"(world: uniform {world.SPEED_RANGE[0]}-{world.SPEED_RANGE[1]})")
+        if args.samples:
+            gen = quality.generation_quality(model, samples=args.samples, seed=args.seed, num_steps=args.steps)
+            _save(gen, out, f"generation_{family}", rec)
+            _show(f"{family}: generation on the {gen['prompt'].nunique()} held-out combinations x {args.samples} "
+                  "samples (share the oracle reads as captioned)", quality.accuracy_table(gen))
+            print(f"speed read: {gen['speed_read'].mean():.2f} +- {gen['speed_read'].std():.2f} px/frame "
+                  f"(world: uniform {world.SPEED_RANGE[0]}-{world.SPEED_RANGE[1]})")
         specs = world.sample_specs(args.clips, args.seed + 2, "held_out", ("straight",))
         rec_rows = quality.reconstruction_quality(model, specs, num_steps=args.steps)
         _save(rec_rows, out, f"reconstruction_{family}", rec)
-        table = rec_rows.groupby("how")[["psnr_db", "trajectory_error_px"] + [c for c in rec_rows if c.endswith("_ok")]].mean()
+        table = rec_rows.groupby("how", sort=False)[
+            ["psnr_db", "flow_similarity", "flow_similarity_robust", "trajectory_error_px"]
+            + [c for c in rec_rows if c.endswith("_ok")]].mean()
         _show(f"{family}: inversion + resampling with the same caption, {args.clips} held-out clips", table.reset_index())
     return 0
 
@@ -213,11 +224,13 @@ def add_parser(sub) -> None:
     p = cmds.add_parser("quality", help="oracle accuracy, generation and reconstruction quality, CLIP ranking")
     p.add_argument("--model", nargs="*", choices=TRAINABLE_FAMILIES, help="families to measure")
     p.add_argument("--source", default="toy", help="toy (default) or a folder written by toyworld train")
-    p.add_argument("--samples", type=int, default=2, help="samples per held-out combination (default 2)")
+    p.add_argument("--samples", type=int, default=2, help="samples per held-out combination (default 2; 0: no generation)")
     p.add_argument("--clips", type=int, default=20, help="held-out clips for reconstruction and CLIP (default 20)")
     p.add_argument("--steps", type=int, help="sampling steps (default: the model's, 50)")
     p.add_argument("--oracle", type=int, default=0, help="also measure the oracle on this many rendered clips")
     p.add_argument("--clip", help="also rank captions with this CLIP (toy, or local-dir:DIR)")
+    p.add_argument("--flow-pairs", type=int, default=0,
+                   help="also compare the flow-similarity variants on this many rendered clip pairs")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_quality)

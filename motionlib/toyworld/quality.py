@@ -3,16 +3,19 @@
 - :func:`generation_quality`: sample each held-out combination's caption and read the videos back;
   one row per sample with the truth, the reading and whether each attribute matches.
 - :func:`reconstruction_quality`: DDIM-invert world clips with their caption and resample them with
-  the same caption (guidance 1 and the family's); PSNR against the clip, oracle agreement, and the
-  VAE's own round trip as the ceiling.
+  the same caption (the sweep's no-edit reference) with and without guidance in either pass; PSNR
+  and flow similarity against the clip, oracle agreement, and the VAE's own round trip as the ceiling.
 - :func:`clip_ranking`: for frames of held-out clips, the rank of the true caption among the captions
   of every appearance (same motion words) under a CLIP scorer.
 - :func:`oracle_accuracy`: the oracle on rendered clips (its own accuracy).
+- :func:`flow_metric_check`: both readings of the paper's flow similarity
+  (:func:`motionlib.metrics.flow_similarity`) on rendered clip pairs whose true motions are known.
 """
 
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -74,11 +77,19 @@ def generation_quality(model: VideoModel, combinations=None, samples: int = 2, s
     return pd.DataFrame(rows)
 
 
+RECONSTRUCTION_GUIDANCE = ((1.0, 1.0), (1.0, None), (None, None))  # (inversion, resampling); None: family's
+
+
 @torch.no_grad()
-def reconstruction_quality(model: VideoModel, specs: list[world.ClipSpec], *, guidance_scales=(1.0, None),
-                           num_steps: int | None = None, progress: bool = True) -> pd.DataFrame:
-    """Invert each clip with its caption (no guidance), resample with the same caption at each of
-    ``guidance_scales`` (None: the family's); plus ``"vae"``: decode(encode(clip))."""
+def reconstruction_quality(model: VideoModel, specs: list[world.ClipSpec], *,
+                           guidance=RECONSTRUCTION_GUIDANCE, num_steps: int | None = None,
+                           progress: bool = True) -> pd.DataFrame:
+    """The no-edit reference of the sweep (invert with the caption, resample with the same caption)
+    for each clip and each ``(inversion guidance, resampling guidance)`` of ``guidance`` (None: the
+    family's); plus ``"vae"``: decode(encode(clip)), the ceiling. PSNR against the clip, both flow
+    similarities against it, and the oracle's reading."""
+    from motionlib.metrics import FLOW_VARIANTS, flow_similarity
+
     d = model.defaults
     n = num_steps or d.num_steps
     rows = []
@@ -87,17 +98,24 @@ def reconstruction_quality(model: VideoModel, specs: list[world.ClipSpec], *, gu
         truth = oracle.read(video)
         cond = model.encode_prompt(world.caption(spec))
         latents = model.encode_video(to_model_pixels(video))
-        outputs = {"vae": latents}
-        inversion = invert(model, latents, cond, n)
-        for g in guidance_scales:
-            g = d.guidance_scale if g is None else g
-            outputs[f"guidance {g:g}"] = denoise(model, inversion.noise, cond, inversion.steps, g)
-        for how, lat in outputs.items():
+        outputs = {("vae", None, None): latents}
+        inversions = {}
+        for g_inv, g_res in guidance:
+            g_inv = d.guidance_scale if g_inv is None else g_inv
+            g_res = d.guidance_scale if g_res is None else g_res
+            if g_inv not in inversions:
+                inversions[g_inv] = invert(model, latents, cond, n, guidance_scale=g_inv, progress=False)
+            inv = inversions[g_inv]
+            outputs[(f"invert g {g_inv:g}, resample g {g_res:g}", g_inv, g_res)] = denoise(
+                model, inv.noise, cond, inv.steps, g_res, progress=False)
+        for (how, g_inv, g_res), lat in outputs.items():
             rec = from_model_pixels(model.decode_latents(lat, spec.num_frames))
             reading = oracle.read(rec)
             rows.append({"model": model.family, "clip": i, "caption": world.caption(spec), "how": how,
-                         "psnr_db": psnr(video, rec), "trajectory_error_px": oracle.trajectory_error(truth, reading),
-                         **compare(spec, reading)})
+                         "inversion_guidance": g_inv, "guidance": g_res, "psnr_db": psnr(video, rec),
+                         **{("flow_similarity" if v == "paper" else f"flow_similarity_{v}"): flow_similarity(video, rec, variant=v)
+                            for v in FLOW_VARIANTS},
+                         "trajectory_error_px": oracle.trajectory_error(truth, reading), **compare(spec, reading)})
     return pd.DataFrame(rows)
 
 
@@ -140,6 +158,64 @@ def oracle_accuracy(n: int = 1000, seed: int = 123, progress: bool = True) -> pd
                      "speed_error": reading.speed - spec.speed,
                      "trajectory_error_px": oracle.trajectory_error(reading, world.trajectory(spec))})
     return pd.DataFrame(rows)
+
+
+FLOW_CHANGES = ("none", "appearance", "speed", "position", "path", "direction")
+
+
+def _changed(spec: world.ClipSpec, change: str, rng: np.random.Generator) -> world.ClipSpec:
+    """``spec`` with one kind of change (:data:`FLOW_CHANGES`); the start stays unless ``position``."""
+    if change == "appearance":
+        for attribute in rng.permutation(world.APPEARANCE)[: rng.integers(1, 3)]:
+            spec = spec.with_attribute(str(attribute), world.other_value(str(attribute), getattr(spec, attribute), rng))
+        return spec
+    if change == "speed":
+        return replace(spec, speed=float(rng.uniform(*world.SPEED_RANGE)))
+    if change == "position":
+        return replace(spec, start=world.random_start(spec.direction, spec.speed, rng))
+    if change == "path":
+        return replace(spec, path="straight" if spec.path == "zigzag" else "zigzag")
+    if change == "direction":
+        return spec.with_attribute("direction", world.other_value("direction", spec.direction, rng))
+    return spec
+
+
+def flow_metric_check(pairs: int = 300, seed: int = 7, progress: bool = True) -> pd.DataFrame:
+    """Both flow-similarity variants on ``pairs`` rendered clip pairs ``(a, b)`` with known motion.
+
+    ``b`` is ``a`` with one change drawn uniformly from :data:`FLOW_CHANGES`. The truth per pair:
+    ``true_velocity_cosine``, the mean over frame pairs of the cosine between the two objects' true
+    velocities, and ``trajectory_error_px``, the mean distance between their true centres.
+    """
+    from motionlib.metrics import FLOW_VARIANTS, flow_similarity
+
+    rng = np.random.default_rng(seed)
+    specs = world.sample_specs(pairs, seed, "any", world.PATHS)
+    rows = []
+    for a in tqdm(specs, desc="flow metric check", disable=not progress):
+        change = FLOW_CHANGES[rng.integers(len(FLOW_CHANGES))]
+        b = _changed(a, change, rng)
+        va, vb = np.diff(world.trajectory(a), axis=0), np.diff(world.trajectory(b), axis=0)
+        cos = (va * vb).sum(1) / (np.linalg.norm(va, axis=1) * np.linalg.norm(vb, axis=1))
+        video_a, video_b = world.render(a), world.render(b)
+        rows.append({"change": change, "caption_a": world.caption(a), "caption_b": world.caption(b),
+                     "true_velocity_cosine": float(cos.mean()),
+                     "trajectory_error_px": float(np.linalg.norm(world.trajectory(a) - world.trajectory(b), axis=1).mean()),
+                     **{f"flow_{v}": flow_similarity(video_a, video_b, variant=v) for v in FLOW_VARIANTS}})
+    return pd.DataFrame(rows)
+
+
+def flow_metric_agreement(rows: pd.DataFrame) -> pd.DataFrame:
+    """Spearman of each variant against each truth of :func:`flow_metric_check`, over all pairs."""
+    from motionlib.toyworld.claim import spearman
+
+    out = []
+    for column in [c for c in rows if c.startswith("flow_")]:
+        out.append({"variant": column.removeprefix("flow_"),
+                    "spearman_vs_true_velocity_cosine": spearman(rows[column], rows["true_velocity_cosine"]),
+                    "spearman_vs_minus_trajectory_error": spearman(rows[column], -rows["trajectory_error_px"]),
+                    "pairs": len(rows)})
+    return pd.DataFrame(out)
 
 
 def accuracy_table(rows: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
