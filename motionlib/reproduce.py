@@ -9,12 +9,15 @@ Profiles:
 Outputs go to ``<out>/<profile>/<run>/`` where ``<run>`` is the notebook stem (``-<family>`` for
 the paper profile): the executed notebook, its figures (PDF + PNG) and CSVs. A failed notebook is
 reported and the others still run; ``reproduce-summary.json`` lists every run.
+
+Notebooks run on the kernelspec :data:`KERNEL_NAME` of this interpreter (:func:`ensure_kernelspec`,
+also what JupyterLab offers as "Python 3 (motionlib)"), over local IPC sockets
+(:class:`LocalKernelManager`), so the output shows progress, the summary and real problems only.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -28,6 +31,31 @@ from motionlib.errors import ParameterError
 from motionlib.models import PAPER_FAMILIES
 
 PROFILES = ("smoke", "paper")
+KERNEL_NAME = "motionlib"
+
+
+def ensure_kernelspec() -> str:
+    """Install (or repair) the kernelspec :data:`KERNEL_NAME` running this interpreter, in its prefix."""
+    import json
+
+    from ipykernel.kernelspec import install
+
+    spec = Path(sys.prefix) / "share" / "jupyter" / "kernels" / KERNEL_NAME / "kernel.json"
+    if not spec.is_file() or json.loads(spec.read_text())["argv"][0] != sys.executable:
+        install(kernel_name=KERNEL_NAME, display_name="Python 3 (motionlib)", prefix=sys.prefix)
+    return KERNEL_NAME
+
+
+def _kernel_manager_class():
+    """jupyter_client's kernel manager on IPC sockets: no TCP port is opened, so the kernel has no
+    unencrypted TCP transport to warn about."""
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import CaselessStrEnum
+
+    class LocalKernelManager(AsyncKernelManager):
+        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+    return LocalKernelManager
 
 
 @dataclass
@@ -47,16 +75,24 @@ def notebooks() -> list[Path]:
 
 
 def notebook_parameters(notebook: Path) -> dict:
-    """The stored defaults of a notebook's ``parameters``-tagged cell (plain literal assignments)."""
+    """The stored defaults of a notebook's ``parameters``-tagged cell, as papermill reads them
+    (``papermill.inspect_notebook``); every line must be a plain literal assignment."""
     import ast
 
     import nbformat
+    import papermill
 
     nb = nbformat.read(notebook, as_version=4)
     cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     if len(cells) != 1:
         raise ParameterError(f"{notebook.name} must have exactly one cell tagged 'parameters'")
-    return {node.targets[0].id: ast.literal_eval(node.value) for node in ast.parse(cells[0].source).body}
+    found = papermill.inspect_notebook(str(notebook))
+    assigned = [node.targets[0].id for node in ast.parse(cells[0].source).body]
+    if sorted(found) != sorted(assigned):
+        missing = sorted(set(assigned) - set(found))
+        raise ParameterError(f"papermill cannot read the parameters {missing} of {notebook.name}; keep each one "
+                             "a plain `name = literal  # comment` line without '=' in the comment")
+    return {name: ast.literal_eval(p["default"]) for name, p in found.items()}
 
 
 def plan(profile: str = "smoke", only: list[str] | None = None, out: str | Path | None = None) -> list[Run]:
@@ -93,21 +129,17 @@ def execute(run: Run) -> Run:
 
     run.out_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    env_path = os.environ.get("PATH", "")
-    # The kernel must be this interpreter's (the project venv), whatever PATH says.
-    os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env_path
     try:
         papermill.execute_notebook(
             str(run.notebook), str(run.out_dir / run.notebook.name),
             parameters={**run.parameters, "out_dir": str(run.out_dir)},
-            kernel_name="python3", progress_bar=False, cwd=str(run.out_dir),
+            kernel_name=ensure_kernelspec(), kernel_manager_class=_kernel_manager_class(),
+            progress_bar=False, cwd=str(run.out_dir),
         )
         run.status = "ok"
     except Exception as err:  # a failing notebook must not stop the others
         run.status = "failed"
         run.error = str(err).strip().splitlines()[-1][:300] if str(err).strip() else type(err).__name__
-    finally:
-        os.environ["PATH"] = env_path
     run.seconds = time.perf_counter() - start
     run.outputs = sum(1 for p in run.out_dir.rglob("*") if p.is_file() and p.suffix != ".ipynb")
     return run

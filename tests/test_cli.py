@@ -76,9 +76,13 @@ def test_paper_profile_plans_each_notebook_per_family():
         plan("fast")
 
 
-def test_reproduce_runs_a_notebook_and_reports(tmp_path):
+def test_reproduce_runs_a_notebook_and_reports(tmp_path, capfd):
     runs = reproduce("smoke", only=["00_tour"], out=tmp_path)
     assert [r.status for r in runs] == ["ok"], runs[0].error
+    said = capfd.readouterr()  # our output and the kernel's (a subprocess writing to fd 1 and 2)
+    for noise in ("WARNING", "Unable to parse", "without encryption", "FutureWarning", "KeyboardInterrupt",
+                  "Loading pipeline components", "Loading weights"):
+        assert noise not in said.out + said.err, noise
     out = tmp_path / "smoke" / "00_tour"
     for name in ("00_tour.ipynb", "tour_frames.pdf", "tour_frames.png", "tour_frames.provenance.json",
                  "sample.mp4"):

@@ -47,3 +47,18 @@ def test_figures_readme_lists_every_notebook():
     readme = (paths.REPO_ROOT / "figures" / "README.md").read_text()
     missing = [nb.stem for nb in notebooks() if f"| `{nb.stem}` |" not in readme]
     assert not missing, f"figures/README.md does not say what these notebooks write: {missing}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_papermill_reads_every_parameter(path, caplog):
+    """papermill.inspect_notebook must parse each line of the parameters cell (a comment holding '='
+    makes it skip the line with only a log message)."""
+    import ast
+
+    import papermill
+
+    cell = next(c for c in nbformat.read(path, as_version=4).cells if "parameters" in c.metadata.get("tags", []))
+    assigned = [node.targets[0].id for node in ast.parse(cell.source).body]
+    assert list(papermill.inspect_notebook(str(path))) == assigned
+    assert "Unable to parse" not in caplog.text
+    assert list(notebook_parameters(path)) == assigned

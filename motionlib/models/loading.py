@@ -178,7 +178,7 @@ def _load_pipeline(spec: FamilySpec, kind: str, where: str, dtype: torch.dtype):
             )
     try:
         with _quiet_diffusers():
-            return _pipeline_class(spec).from_pretrained(where, torch_dtype=dtype)
+            return _pipeline_class(spec).from_pretrained(where, dtype=dtype)
     except (OSError, ValueError, EnvironmentError) as err:
         reason = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
         raise WeightsNotFoundError(
@@ -189,15 +189,23 @@ def _load_pipeline(spec: FamilySpec, kind: str, where: str, dtype: torch.dtype):
 
 @contextmanager
 def _quiet_diffusers():
-    """Hide diffusers' notice that TextToVideoSDPipeline is deprecated (we use only its parts)."""
+    """Hide diffusers' notice that TextToVideoSDPipeline is deprecated (we use only its parts) and the
+    "Loading pipeline components" / "Loading weights" bars (a load takes seconds; errors still surface)."""
     from diffusers.utils import logging as dlogging
+    from transformers.utils import logging as tlogging
 
-    level = dlogging.get_verbosity()
+    level, bars = dlogging.get_verbosity(), (dlogging.is_progress_bar_enabled(), tlogging.is_progress_bar_enabled())
     dlogging.set_verbosity_error()
+    dlogging.disable_progress_bar()
+    tlogging.disable_progress_bar()
     try:
         yield
     finally:
         dlogging.set_verbosity(level)
+        if bars[0]:
+            dlogging.enable_progress_bar()
+        if bars[1]:
+            tlogging.enable_progress_bar()
 
 
 def _use_ddim(pipeline) -> None:
