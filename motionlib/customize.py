@@ -37,7 +37,7 @@ from motionlib.data.video_io import from_model_pixels, resize_center_crop, sampl
 from motionlib.errors import ParameterError
 from motionlib.models.base import PromptEmbeds, VideoModel
 from motionlib.models.inventory import select
-from motionlib.sampling import Sample, ddim_schedule, ddim_step, initial_noise
+from motionlib.sampling import Sample, ddim_schedule, denoise, initial_noise
 
 # LoRA learning rate and number of steps per family for the real checkpoints. The paper fine-tunes
 # "at each base model's original learning rate" without listing the numbers, so:
@@ -520,11 +520,9 @@ def generate_customized(
     with adapter.applied(adapter.active):  # restores the state on exit
         for seed in seeds:
             x = initial_noise(model, settings["num_frames"], settings["height"], settings["width"], seed)
-            x = x.to(model.device)
-            for step in tqdm(steps, desc=f"{model.family} customized", disable=not progress, leave=False):
-                adapter.set_active(adapter_active_at(step.t, tau))
-                out = model.predict(x, step.t, embeds, settings["guidance_scale"])
-                x = ddim_step(x, out, step.alpha, step.alpha_prev, model.prediction_type)
+            x = denoise(model, x, embeds, steps, settings["guidance_scale"], progress=progress,
+                        desc=f"{model.family} customized",
+                        before_step=lambda k, step: adapter.set_active(adapter_active_at(step.t, tau)))
             with torch.no_grad():
                 pixels = model.decode_latents(x, settings["num_frames"])
             samples.append(Sample(from_model_pixels(pixels[0].cpu()), x.cpu(), dict(settings, seed=seed)))

@@ -31,7 +31,7 @@ import torch
 from tqdm.auto import tqdm
 
 from motionlib.models.base import PromptEmbeds, VideoModel
-from motionlib.sampling import DDIMStep, ddim_schedule, ddim_step
+from motionlib.sampling import DDIMStep, ddim_schedule, ddim_step, sample_step
 
 
 def invertible_steps(model: VideoModel, num_steps: int) -> list[DDIMStep]:
@@ -95,8 +95,7 @@ def invert(
     x = latents.float().to(model.device)
     trajectory, residuals = [x], []
     for step in tqdm(steps[::-1], desc=f"{model.family} inversion", disable=not progress, leave=False):
-        out = model.predict(x, step.t, embeds, guidance_scale)
-        guess = inverse_ddim_step(x, out, step.alpha, step.alpha_prev, model.prediction_type)
+        guess = sample_step(model, x, step, embeds, guidance_scale, update=inverse_ddim_step)
         best, best_residual = guess, float("nan")
         for _ in range(fixed_point_iters):
             out = model.predict(guess, step.t, embeds, guidance_scale)

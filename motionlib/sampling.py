@@ -14,6 +14,7 @@ pairing diffusers' DDIM schedulers use.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,6 +75,17 @@ def initial_noise(model: VideoModel, num_frames: int, height: int, width: int, s
     return torch.randn(shape, generator=generator, dtype=torch.float32)
 
 
+def sample_step(model: VideoModel, x: torch.Tensor, step: DDIMStep, embeds: PromptEmbeds, guidance_scale: float,
+                update=ddim_step) -> torch.Tensor:
+    """Predict at ``step.t`` (with classifier-free guidance) and apply ``update`` (default: one DDIM step;
+    inversion passes its inverse). Every sampling loop in motionlib goes through here."""
+    out = model.predict(x, step.t, embeds, guidance_scale)
+    return update(x, out, step.alpha, step.alpha_prev, model.prediction_type)
+
+
+StepHook = Callable[[int, DDIMStep], "PromptEmbeds | None"]
+
+
 @torch.no_grad()
 def denoise(
     model: VideoModel,
@@ -82,13 +94,20 @@ def denoise(
     steps: list[DDIMStep],
     guidance_scale: float,
     *,
+    before_step: StepHook | None = None,
     progress: bool = False,
+    desc: str | None = None,
 ) -> torch.Tensor:
-    """Run ``steps`` from ``latents`` (float32, model layout) with one prompt; returns float32."""
+    """Run ``steps`` from ``latents`` (float32, model layout); returns float32.
+
+    ``before_step(k, step)``, if given, runs before step ``k``: it may switch state (a customization
+    adapter on or off) and may return the embeddings for that step (a prompt window's ``c'``);
+    ``None`` keeps ``embeds``.
+    """
     x = latents.float().to(model.device)
-    for step in tqdm(steps, desc=f"{model.family} DDIM", disable=not progress, leave=False):
-        out = model.predict(x, step.t, embeds, guidance_scale)
-        x = ddim_step(x, out, step.alpha, step.alpha_prev, model.prediction_type)
+    for k, step in enumerate(tqdm(steps, desc=desc or f"{model.family} DDIM", disable=not progress, leave=False)):
+        chosen = before_step(k, step) if before_step is not None else None
+        x = sample_step(model, x, step, embeds if chosen is None else chosen, guidance_scale)
     return x
 
 

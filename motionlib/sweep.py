@@ -30,23 +30,15 @@ import torch
 from tqdm.auto import tqdm
 
 from motionlib.models.base import PromptEmbeds, VideoModel
-from motionlib.sampling import DDIMStep, ddim_step
+from motionlib.sampling import DDIMStep, denoise, sample_step
 from motionlib.windows import PromptWindow
 
 
-def _step(model: VideoModel, x: torch.Tensor, step: DDIMStep, embeds: PromptEmbeds, guidance: float):
-    out = model.predict(x, step.t, embeds, guidance)
-    return ddim_step(x, out, step.alpha, step.alpha_prev, model.prediction_type)
-
-
-@torch.no_grad()
 def resample(model: VideoModel, noise: torch.Tensor, steps: list[DDIMStep], cond: PromptEmbeds,
              edit: PromptEmbeds, window: PromptWindow, guidance_scale: float) -> torch.Tensor:
     """Naive resampling of one window from ``noise``: ``len(steps)`` evaluations."""
-    x = noise.float().to(model.device)
-    for step in steps:
-        x = _step(model, x, step, edit if window.uses_edit(step.t) else cond, guidance_scale)
-    return x
+    return denoise(model, noise, cond, steps, guidance_scale,
+                   before_step=lambda k, step: edit if window.uses_edit(step.t) else None)
 
 
 def _ranges(windows: Iterable[PromptWindow], steps: list[DDIMStep]) -> dict[int, set[int]]:
@@ -118,7 +110,7 @@ def sweep(
     x = noise.float().to(model.device)
     prefix_states = {0: x}
     for k in range(max(groups, default=0)):
-        x = _step(model, x, steps[k], cond, guidance_scale)
+        x = sample_step(model, x, steps[k], cond, guidance_scale)
         counter.add(1)
         prefix_states[k + 1] = x
 
@@ -129,7 +121,7 @@ def sweep(
         y = prefix_states[k_s]
         branch_start = {k_s: y}
         for k in range(k_s, max(ends)):
-            y = _step(model, y, steps[k], edit, guidance_scale)
+            y = sample_step(model, y, steps[k], edit, guidance_scale)
             counter.add(1)
             branch_start[k + 1] = y
         # 3. The c suffixes, step-synchronously batched.
@@ -154,7 +146,7 @@ def _run_suffixes(model, steps, cond, guidance, starts: dict[int, torch.Tensor],
         for i in range(0, len(active), batch_size):
             chunk = active[i:i + batch_size]
             x = torch.cat([states[k_e] for k_e in chunk])
-            x = _step(model, x, steps[k], cond, guidance)
+            x = sample_step(model, x, steps[k], cond, guidance)
             counter.add(len(chunk))
             for j, k_e in enumerate(chunk):
                 states[k_e] = x[j:j + 1]

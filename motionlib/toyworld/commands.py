@@ -5,7 +5,6 @@ Every measuring command writes CSVs with provenance sidecars into ``--out`` and 
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from motionlib.toyworld import TRAINABLE_FAMILIES
