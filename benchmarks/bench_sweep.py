@@ -17,7 +17,7 @@ import time
 from motionlib.data import bundled_dataset, read_video, to_model_pixels
 from motionlib.inversion import invert
 from motionlib.models import load_model
-from motionlib.sweep import naive_evaluations, resample, shared_evaluations, sweep
+from motionlib.resampling import naive_evaluations, resample, resample_windows, shared_evaluations
 from motionlib.windows import grid_windows
 
 
@@ -30,7 +30,7 @@ def bench(family: str, source: str, device: str, steps: int, grid: int, naive_wi
     inv = invert(model, model.encode_video(to_model_pixels(video)), cond, steps)
     windows = grid_windows(grid)
     start = time.perf_counter()
-    _, counts = sweep(model, inv.noise, inv.steps, cond, edit, windows, d.guidance_scale, progress=False)
+    _, counts = resample_windows(model, inv.noise, inv.steps, cond, edit, windows, d.guidance_scale, progress=False)
     shared_s = time.perf_counter() - start
     assert counts["evaluations"] == shared_evaluations(windows, inv.steps)
     sample = windows[:: max(1, len(windows) // naive_windows)][:naive_windows]

@@ -60,7 +60,7 @@ def cmd_sweep(args) -> int:
     from motionlib import provenance
     from motionlib.metrics import clip_scorer
     from motionlib.models import load_model
-    from motionlib.resampling import SweepSettings, run_sweep, settings_record
+    from motionlib.sweep import SweepSettings, run_sweep, settings_record
 
     out = Path(args.out)
     model = load_model(args.model, args.source, device=args.device, seed=args.seed)

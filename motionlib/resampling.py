@@ -1,201 +1,153 @@
-"""The Fig. 1-2 experiment for one video: invert with ``c``, resample every prompt window with ``c'``,
-score each result against the original.
+"""Resampling from inverted noise with prompt windows: one window, or many sharing their work.
 
-For a video ``x0`` with caption ``c`` and edited caption ``c'``:
+Resampling starts from inverted noise and runs the sampler's steps, conditioning each step on the
+edited caption ``c'`` inside the window and on the caption ``c`` outside (:mod:`motionlib.windows`).
 
-1. read ``x0`` at the model's resolution and encode it; DDIM-invert it with ``c``
-   (:mod:`motionlib.inversion`);
-2. resample every window of the grid from the inverted noise (:func:`motionlib.sweep.sweep`), and
-   the no-edit reference :data:`~motionlib.windows.NO_EDIT` (``c`` at every step: the reconstruction
-   ``x_rec``), which every sweep includes;
-3. decode each result ``x''`` and score it: ``clip_change = CLIP(x'', c') - CLIP(x0, c')`` and
-   ``flow_similarity(x0, x'')`` (:mod:`motionlib.metrics`); and relative to the reconstruction,
-   ``clip_change_vs_no_edit = CLIP(x'', c') - CLIP(x_rec, c')`` and
-   ``flow_similarity_vs_no_edit = flow_similarity(x_rec, x'')``, which separate the effect of ``c'``
-   from inversion drift (the no-edit row itself scores 0 and its own flow similarity).
-   ``flow_similarity`` is the paper's definition (:func:`motionlib.metrics.flow_similarity`,
-   ``variant="paper"``); ``flow_similarity_robust`` is the robust variant, reported beside it.
+:func:`resample` does one window the obvious way (``n`` denoiser evaluations for ``n`` steps).
+:func:`resample_windows` does many windows without repeating work. With ``[k_s, k_e)`` the block of steps a
+window gives to ``c'``:
 
-Inverted noise, every window's latents and every window's scores are cached under a key of all
-settings and the video's content hash (:mod:`motionlib.cache`), so an interrupted sweep resumes with
-the windows it has not finished and a finished one is read back, not recomputed.
+- the ``c`` trajectory before ``k_s`` is the same for every window: run once, up to the largest ``k_s``;
+- windows with the same ``k_s`` share the ``c'`` segment, run once up to their largest ``k_e``;
+- each distinct ``(k_s, k_e)`` then runs its own ``c`` suffix from ``k_e`` to ``n``; the suffixes of
+  one ``k_s`` group run step-synchronously in batches of up to ``batch_size``.
+
+So the number of denoiser evaluations (one per latent per step; classifier-free guidance doubles
+the batch inside each evaluation but not this count) is
+
+    N_shared = max_s k_s  +  sum_s (max_{e|s} k_e - k_s)  +  sum_{distinct (k_s, k_e)} (n - k_e)
+
+against ``N_naive = (number of windows) * n`` (:func:`shared_evaluations`, :func:`naive_evaluations`).
+Windows that map to the same ``(k_s, k_e)`` give the same result and are computed once.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 
-import numpy as np
-import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from motionlib.cache import ResultCache, cache_key, content_hash
-from motionlib.data import from_model_pixels, read_video, to_model_pixels
-from motionlib.errors import ParameterError
-from motionlib.inversion import invert, invertible_steps
-from motionlib.models.base import VideoModel
-from motionlib.sweep import shared_evaluations, sweep
-from motionlib.windows import NO_EDIT, PromptWindow, grid_windows
-
-CACHE_VERSION = 2  # bump when the computation changes, so old entries are not read
-FLOW_METRIC = "lucas-kanade-v2"  # bump when flow_similarity's definition or defaults change
+from motionlib.models.base import PromptEmbeds, VideoModel
+from motionlib.sampling import DDIMStep, denoise, sample_step
+from motionlib.windows import PromptWindow
 
 
-@dataclass(frozen=True)
-class SweepSettings:
-    """Settings of one sweep; ``None`` means the model family's default."""
-
-    num_steps: int | None = None
-    grid: int = 100  # window grid interval in timesteps (100: the paper's 55 windows)
-    guidance_scale: float | None = None  # classifier-free guidance while resampling
-    inversion_guidance: float = 1.0  # 1: conditional on c, no CFG (the paper's inversion)
-    fixed_point_iters: int = 0  # 0: plain DDIM inversion (see motionlib.inversion)
-    relaxation: float = 1.0
-    num_frames: int | None = None
-    height: int | None = None
-    width: int | None = None
-    frame_sampling: str | int = "even"  # which frames of a longer clip (motionlib.data.video_io)
-    batch_size: int = 8
-
-    def resolve(self, model: VideoModel) -> SweepSettings:
-        d = model.defaults.resolved(self.num_frames, self.height, self.width, self.num_steps, self.guidance_scale)
-        if not (isinstance(self.inversion_guidance, (int, float)) and 0 <= self.inversion_guidance < float("inf")):
-            raise ParameterError(f"inversion_guidance (--inversion-guidance) must be a finite number >= 0 "
-                                 f"(1: c only, no guidance), got {self.inversion_guidance!r}")
-        return replace(self, num_steps=d.num_steps, guidance_scale=d.guidance_scale,
-                       num_frames=d.num_frames, height=d.height, width=d.width)
+def resample(model: VideoModel, noise: torch.Tensor, steps: list[DDIMStep], cond: PromptEmbeds,
+             edit: PromptEmbeds, window: PromptWindow, guidance_scale: float) -> torch.Tensor:
+    """Naive resampling of one window from ``noise``: ``len(steps)`` evaluations."""
+    return denoise(model, noise, cond, steps, guidance_scale,
+                   before_step=lambda k, step: edit if window.uses_edit(step.t) else None)
 
 
-@dataclass
-class SweepResult:
-    """Tidy rows (one per window), denoiser evaluation counts, and decoded videos if asked for."""
-
-    rows: pd.DataFrame
-    counts: dict
-    source_video: np.ndarray
-    videos: dict[PromptWindow, np.ndarray] = field(default_factory=dict)
-
-
-def _decode(model: VideoModel, latents: torch.Tensor, num_frames: int) -> np.ndarray:
-    with torch.no_grad():
-        return from_model_pixels(model.decode_latents(latents.to(model.device), num_frames))
-
-
-def _window_name(w: PromptWindow) -> str:
-    return f"w{w.tau_start:04d}-{w.tau_end:04d}"
-
-
-def run_sweep(
-    model: VideoModel,
-    video: str | Path | np.ndarray,
-    caption: str,
-    edit: str,
-    scorer,
-    *,
-    name: str = "",
-    edit_kind: str = "object",
-    settings: SweepSettings = SweepSettings(),
-    windows: list[PromptWindow] | None = None,
-    cache: bool = True,
-    keep_videos: bool = False,
-    progress: bool = True,
-) -> SweepResult:
-    """Sweep ``windows`` (default: the whole grid) and the no-edit reference for one video; see the module doc.
-
-    ``video`` is a path (read at the model's resolution) or an ``(F, H, W, 3)`` uint8 array.
-    ``scorer`` is a :class:`motionlib.metrics.ClipScorer`. The rows (and ``videos``) start with
-    :data:`~motionlib.windows.NO_EDIT`, added when ``windows`` lacks it.
-    """
-    from motionlib.metrics import flow_similarity
-
-    s = settings.resolve(model)
-    if isinstance(video, np.ndarray):
-        x0 = video
-    else:
-        x0 = read_video(video, s.num_frames, (s.height, s.width), s.frame_sampling)
-        name = name or Path(video).stem
-    windows = windows if windows is not None else grid_windows(s.grid)
-    windows = [NO_EDIT] + [w for w in windows if w != NO_EDIT]
-    store = ResultCache("sweep", {
-        "version": CACHE_VERSION, "model": model.describe(), "video_sha": content_hash(x0),
-        "caption": caption, "edit": edit, **asdict(s),
-    }, enabled=cache)
-    steps = invertible_steps(model, s.num_steps)
-    cond, edited = model.encode_prompt(caption), model.encode_prompt(edit)
-
-    noise = (store.load_tensors("inversion") or {}).get("noise")
-    if noise is None:
-        latents = model.encode_video(to_model_pixels(x0))
-        noise = invert(model, latents, cond, s.num_steps, guidance_scale=s.inversion_guidance,
-                       fixed_point_iters=s.fixed_point_iters, relaxation=s.relaxation,
-                       progress=progress).noise
-        store.save_tensors("inversion", {"noise": noise})
-
-    finals = {w: t["latents"] for w in windows if (t := store.load_tensors(_window_name(w)))}
-    todo = [w for w in windows if w not in finals]
-    counts = {"evaluations": 0, "passes": 0, "naive": len(windows) * len(steps),
-              "shared_formula": shared_evaluations(windows, steps), "steps": len(steps),
-              "windows": len(windows), "windows_from_cache": len(finals)}
-    if todo:
-        def save(group):
-            for w, lat in group.items():
-                store.save_tensors(_window_name(w), {"latents": lat})
-
-        computed, run_counts = sweep(model, noise, steps, cond, edited, todo, s.guidance_scale,
-                                     batch_size=s.batch_size, on_group=save, progress=progress)
-        finals.update(computed)
-        counts.update(evaluations=run_counts["evaluations"], passes=run_counts["passes"])
-
-    score_key = "scores-" + cache_key({"clip": scorer.describe(), "flow": FLOW_METRIC})
-    scores = store.load_json(score_key) or {}
-    source_clip = scorer.score(x0, edit)
-    rows, videos = [], {}
-    x_rec = _decode(model, finals[NO_EDIT], s.num_frames)
-    for w in tqdm(windows, desc="scoring", disable=not progress, leave=False):
-        key = _window_name(w)
-        if "flow_vs_no_edit" not in scores.get(key, {}) or keep_videos:
-            x2 = x_rec if w == NO_EDIT else _decode(model, finals[w], s.num_frames)
-            if keep_videos:
-                videos[w] = x2
-        if "flow_vs_no_edit" not in scores.get(key, {}):
-            scores[key] = {"clip_edit": scorer.score(x2, edit), "flow_similarity": flow_similarity(x0, x2),
-                           "flow_robust": flow_similarity(x0, x2, variant="robust"),
-                           "flow_vs_no_edit": flow_similarity(x_rec, x2)}
-            store.save_json(score_key, scores)
+def _ranges(windows: Iterable[PromptWindow], steps: list[DDIMStep]) -> dict[int, set[int]]:
+    """``{k_s: {k_e, ...}}`` over the distinct step ranges of ``windows``."""
+    groups: dict[int, set[int]] = defaultdict(set)
+    for w in windows:
         k_s, k_e = w.step_range(steps)
-        clip_edit = scores[key]["clip_edit"]
-        rows.append({
-            "model": model.family, "source": model.source, "video": name, "edit_kind": edit_kind,
-            "tau_start": w.tau_start, "tau_end": w.tau_end, "edit_steps": k_e - k_s,
-            "clip_change": clip_edit - source_clip, "clip_edit": clip_edit, "clip_source": source_clip,
-            "flow_similarity": scores[key]["flow_similarity"], "flow_similarity_robust": scores[key]["flow_robust"],
-            "clip_change_vs_no_edit": clip_edit - scores[_window_name(NO_EDIT)]["clip_edit"],
-            "flow_similarity_vs_no_edit": scores[key]["flow_vs_no_edit"],
-            "num_steps": s.num_steps, "guidance_scale": s.guidance_scale,
-            "inversion_guidance": s.inversion_guidance, "caption": caption, "edit": edit,
-        })
-    return SweepResult(pd.DataFrame(rows), counts, x0, videos)
+        groups[k_s].add(k_e)
+    return dict(groups)
 
 
-def settings_record(settings: SweepSettings, model: VideoModel) -> dict:
-    """The resolved settings as a plain dict, for provenance records."""
-    return asdict(settings.resolve(model))
+def naive_evaluations(windows: list[PromptWindow], steps: list[DDIMStep]) -> int:
+    return len(windows) * len(steps)
 
 
-def run_videos(model: VideoModel, items, scorer, *, edit_kind: str = "object",
-               settings: SweepSettings = SweepSettings(), cache: bool = True,
-               progress: bool = True) -> tuple[pd.DataFrame, list[dict]]:
-    """:func:`run_sweep` over dataset ``items`` (``VideoItem``) with their ``edit_kind`` captions.
+def shared_evaluations(windows: list[PromptWindow], steps: list[DDIMStep]) -> int:
+    """Denoiser evaluations :func:`resample_windows` makes for ``windows`` (the formula in the module doc)."""
+    groups, n = _ranges(windows, steps), len(steps)
+    if not groups:
+        return 0
+    prefix = max(groups)
+    segments = sum(max(ends) - k_s for k_s, ends in groups.items())
+    suffixes = sum(n - k_e for ends in groups.values() for k_e in ends)
+    return prefix + segments + suffixes
 
-    Returns all rows and each video's evaluation counts. Each finished video stays cached, so a
-    stopped run over many videos resumes at the video (and window) where it stopped.
+
+class _Counter:
+    """Counts denoiser evaluations (latents per predict call) and batched forward passes."""
+
+    def __init__(self, total: int, progress: bool, desc: str):
+        self.evaluations = self.passes = 0
+        self.bar = tqdm(total=total, desc=desc, unit="eval", disable=not progress, leave=False)
+
+    def add(self, batch: int) -> None:
+        self.evaluations += batch
+        self.passes += 1
+        self.bar.update(batch)
+
+
+@torch.no_grad()
+def resample_windows(
+    model: VideoModel,
+    noise: torch.Tensor,
+    steps: list[DDIMStep],
+    cond: PromptEmbeds,
+    edit: PromptEmbeds,
+    windows: list[PromptWindow],
+    guidance_scale: float,
+    *,
+    batch_size: int = 8,
+    on_group: Callable[[dict[PromptWindow, torch.Tensor]], None] | None = None,
+    progress: bool = True,
+) -> tuple[dict[PromptWindow, torch.Tensor], dict[str, int]]:
+    """Resample every window from ``noise`` (``(1, ...)`` latents) sharing all common work.
+
+    Returns ``({window: final latents (1, ...)}, counts)`` with ``counts`` holding the
+    ``evaluations`` made (equal to :func:`shared_evaluations`), the ``passes`` (batched calls) and
+    the ``naive`` evaluation count. ``on_group`` receives each ``k_s`` group's results as soon as
+    they are done (the resampling study caches them there, so an interrupted sweep resumes).
     """
-    rows, counts = [], []
-    for item in tqdm(items, desc=f"{model.family} videos", disable=not progress):
-        result = run_sweep(model, item.path, item.caption, item.edit(edit_kind), scorer, name=item.name,
-                           edit_kind=edit_kind, settings=settings, cache=cache, progress=progress)
-        rows.append(result.rows)
-        counts.append({"video": item.name, **result.counts})
-    return pd.concat(rows, ignore_index=True), counts
+    n = len(steps)
+    groups = _ranges(windows, steps)
+    counter = _Counter(shared_evaluations(windows, steps), progress, f"{model.family} sweep")
+    by_range = defaultdict(list)
+    for w in windows:
+        by_range[w.step_range(steps)].append(w)
+
+    # 1. The shared c prefix, keeping the state at every k_s a group starts from.
+    x = noise.float().to(model.device)
+    prefix_states = {0: x}
+    for k in range(max(groups, default=0)):
+        x = sample_step(model, x, steps[k], cond, guidance_scale)
+        counter.add(1)
+        prefix_states[k + 1] = x
+
+    results: dict[PromptWindow, torch.Tensor] = {}
+    for k_s in sorted(groups):
+        ends = groups[k_s]
+        # 2. The c' segment of this group, keeping the state at every k_e.
+        y = prefix_states[k_s]
+        branch_start = {k_s: y}
+        for k in range(k_s, max(ends)):
+            y = sample_step(model, y, steps[k], edit, guidance_scale)
+            counter.add(1)
+            branch_start[k + 1] = y
+        # 3. The c suffixes, step-synchronously batched.
+        finals = _run_suffixes(model, steps, cond, guidance_scale, {k_e: branch_start[k_e] for k_e in ends},
+                               batch_size, counter)
+        group = {w: finals[k_e] for k_e in ends for w in by_range[(k_s, k_e)]}
+        results.update(group)
+        if on_group is not None:
+            on_group(group)
+    counter.bar.close()
+    return results, {"evaluations": counter.evaluations, "passes": counter.passes,
+                     "naive": naive_evaluations(windows, steps), "steps": n}
+
+
+def _run_suffixes(model, steps, cond, guidance, starts: dict[int, torch.Tensor], batch_size: int,
+                  counter: _Counter) -> dict[int, torch.Tensor]:
+    """Continue each ``starts[k_e]`` with ``c`` from step ``k_e`` to the end, batching across branches."""
+    n = len(steps)
+    states = dict(starts)  # k_e -> current latent (1, ...)
+    for k in range(min(starts), n):
+        active = [k_e for k_e in sorted(states) if k_e <= k]
+        for i in range(0, len(active), batch_size):
+            chunk = active[i:i + batch_size]
+            x = torch.cat([states[k_e] for k_e in chunk])
+            x = sample_step(model, x, steps[k], cond, guidance)
+            counter.add(len(chunk))
+            for j, k_e in enumerate(chunk):
+                states[k_e] = x[j:j + 1]
+    return states

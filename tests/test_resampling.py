@@ -1,105 +1,104 @@
-"""The Fig. 2 study for one video: tidy rows, caching, and resuming an interrupted sweep."""
+"""Prompt windows and the shared sweep: every window equals naive resampling, counted calls."""
 
-import numpy as np
-import pandas as pd
 import pytest
+import torch
 
-from motionlib import cache as cache_module
-from motionlib.cli import main
-from motionlib.data import bundled_dataset, read_video, write_video
-from motionlib.metrics import tiny_clip_scorer
-from motionlib.resampling import SweepSettings, run_sweep
+from motionlib.errors import ParameterError
+from motionlib.sampling import ddim_schedule, denoise, initial_noise
+from motionlib.resampling import naive_evaluations, resample, resample_windows, shared_evaluations
+from motionlib.windows import NO_EDIT, PromptWindow, grid_values, grid_windows, window
 
 from conftest import tiny
 
-SETTINGS = SweepSettings(num_steps=6, grid=250, num_frames=9, height=32, width=32)
+
+def test_grid_of_interval_100_has_the_papers_55_windows():
+    windows = grid_windows(100)
+    assert len(windows) == 55 and len(set(windows)) == 55
+    assert windows[0] == PromptWindow(1000, 900) and windows[-1] == PromptWindow(100, 0)
+    assert all(0 <= w.tau_end < w.tau_start <= 1000 and w.on_grid(100) for w in windows)
+    assert len(grid_windows(250)) == 10 and grid_values(500) == [0, 500, 1000]
 
 
-@pytest.fixture
-def clip_path(tmp_path):
-    """A real clip that is not one of the bundled files (re-encoded, 20 frames at 48x48)."""
-    item = bundled_dataset()[1]
-    return write_video(tmp_path / "skier.mp4", read_video(item.path, 20, (48, 48)))
+@pytest.mark.parametrize("bad", [(500, 500), (400, 600), (1100, 0), (500, -100)])
+def test_invalid_windows_are_rejected(bad):
+    with pytest.raises(ParameterError, match="must satisfy"):
+        PromptWindow(*bad)
 
 
-def test_rows_are_tidy_and_metrics_finite(clip_path):
-    result = run_sweep(tiny("cogvideox"), clip_path, "a man is skiing", "a robot is skiing",
-                       tiny_clip_scorer(), settings=SETTINGS, cache=False, progress=False)
-    rows = result.rows
-    assert len(rows) == 11 and rows["video"].eq("skier").all()
-    no_edit = rows.iloc[0]  # the reference row comes first: c at every step
-    assert (no_edit["tau_start"], no_edit["tau_end"], no_edit["edit_steps"]) == (0, 0, 0)
-    assert no_edit["clip_change_vs_no_edit"] == 0.0
-    np.testing.assert_allclose(rows["clip_change_vs_no_edit"], rows["clip_edit"] - no_edit["clip_edit"])
-    assert rows["flow_similarity_vs_no_edit"].between(-1, 1).all()
-    assert {"model", "video", "tau_start", "tau_end", "clip_change", "flow_similarity"} <= set(rows)
-    assert np.isfinite(rows[["clip_change", "flow_similarity"]].to_numpy()).all()
-    assert rows["flow_similarity"].between(-1, 1).all()
-    np.testing.assert_allclose(rows["clip_change"], rows["clip_edit"] - rows["clip_source"])
-    assert result.counts["evaluations"] == result.counts["shared_formula"] < result.counts["naive"]
+def test_off_grid_windows_and_grids_are_rejected():
+    with pytest.raises(ParameterError, match="not on the grid"):
+        window(750, 0, interval=100)
+    with pytest.raises(ParameterError, match="divisor"):
+        grid_values(300)
 
 
-def test_interrupted_sweep_resumes_without_recomputing(clip_path, tmp_path, monkeypatch):
-    monkeypatch.setenv("MOTIONLIB_CACHE", str(tmp_path / "cache"))
-    model, scorer = tiny("cogvideox"), tiny_clip_scorer()
-    args = (model, clip_path, "a man is skiing", "a robot is skiing", scorer)
-    reference = run_sweep(*args, settings=SETTINGS, cache=False, progress=False).rows
-
-    saves = {"n": 0}
-    original = cache_module.ResultCache.save_tensors
-
-    def interrupting(self, name, tensors):
-        original(self, name, tensors)
-        saves["n"] += 1
-        if saves["n"] == 4:  # the inversion and three windows are on disk
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(cache_module.ResultCache, "save_tensors", interrupting)
-    with pytest.raises(KeyboardInterrupt):
-        run_sweep(*args, settings=SETTINGS, progress=False)
-    monkeypatch.setattr(cache_module.ResultCache, "save_tensors", original)
-
-    resumed = run_sweep(*args, settings=SETTINGS, progress=False)
-    assert resumed.counts["windows_from_cache"] >= 3
-    assert 0 < resumed.counts["evaluations"] < reference_evaluations(model, clip_path, scorer)
-    pd.testing.assert_frame_equal(resumed.rows, reference, rtol=1e-4)
-
-    again = run_sweep(*args, settings=SETTINGS, progress=False)
-    assert again.counts["evaluations"] == 0 and again.counts["windows_from_cache"] == 11
-    pd.testing.assert_frame_equal(again.rows, resumed.rows)
+def test_window_maps_to_a_contiguous_block_of_steps():
+    steps = ddim_schedule(tiny("latte"), 10)  # timesteps 900, 800, ..., 0
+    w = PromptWindow(800, 300)
+    assert [w.uses_edit(s.t) for s in steps] == [False, False, True, True, True, True, True, False, False, False]
+    assert w.step_range(steps) == (2, 7)  # t = 800 is outside (half-open), t = 300 inside
+    assert PromptWindow(1000, 0).step_range(steps) == (0, 10)
+    assert PromptWindow(50, 0).step_range(steps) == (9, 10)
 
 
-def reference_evaluations(model, clip_path, scorer):
-    return run_sweep(model, clip_path, "a man is skiing", "a robot is skiing", scorer,
-                     settings=SETTINGS, cache=False, progress=False).counts["evaluations"]
+def count_denoiser_calls(model, monkeypatch):
+    counter = {"latents": 0}
+    original = model._denoise
+
+    def counting(latents, t, embeds):
+        counter["latents"] += latents.shape[0]
+        return original(latents, t, embeds)
+
+    monkeypatch.setattr(model, "_denoise", counting)
+    return counter
 
 
-def test_cache_key_changes_with_the_video_content(clip_path, tmp_path, monkeypatch):
-    monkeypatch.setenv("MOTIONLIB_CACHE", str(tmp_path / "cache"))
-    model, scorer = tiny("cogvideox"), tiny_clip_scorer()
-    run_sweep(model, clip_path, "a", "b", scorer, settings=SETTINGS, progress=False)
-    flipped = write_video(tmp_path / "flipped.mp4", read_video(clip_path, None)[:, :, ::-1].copy())
-    other = run_sweep(model, flipped, "a", "b", scorer, settings=SETTINGS, progress=False)
-    assert other.counts["windows_from_cache"] == 0 and other.counts["evaluations"] > 0
+@pytest.mark.parametrize("family, frames", [("modelscope", 8), ("latte", 16), ("cogvideox", 9)])
+def test_shared_sweep_equals_naive_resampling_for_every_window(family, frames, monkeypatch):
+    model = tiny(family)
+    steps = ddim_schedule(model, 8)
+    noise = initial_noise(model, frames, 32, 32, seed=1)
+    cond, edit = model.encode_prompt("a jeep car is moving on the road"), model.encode_prompt("a sports car")
+    windows = [NO_EDIT] + grid_windows(200)  # 21 windows over 8 steps, some sharing step ranges
+    calls = count_denoiser_calls(model, monkeypatch)
+    results, counts = resample_windows(model, noise, steps, cond, edit, windows, guidance_scale=1.0,
+                            batch_size=4, progress=False)
+    assert counts["evaluations"] == calls["latents"] == shared_evaluations(windows, steps)
+    assert counts["evaluations"] < counts["naive"] == naive_evaluations(windows, steps)
+    assert counts["passes"] < counts["evaluations"]  # suffixes really were batched
+    for w in windows:
+        naive = resample(model, noise, steps, cond, edit, w, guidance_scale=1.0)
+        torch.testing.assert_close(results[w], naive, rtol=1e-4, atol=1e-4)
+    # The no-edit window is the plain reconstruction: c at every step.
+    torch.testing.assert_close(results[NO_EDIT], denoise(model, noise, cond, steps, 1.0, progress=False),
+                               rtol=1e-4, atol=1e-4)
+    # Early and late edits really differ (the comparison above is not vacuous).
+    assert not torch.allclose(results[windows[1]], results[windows[-1]], atol=1e-3)
+    assert not torch.allclose(results[NO_EDIT], results[windows[-1]], atol=1e-3)
 
 
-def test_cli_sweep_writes_55_rows(clip_path, tmp_path, capsys):
-    out = tmp_path / "out"
-    argv = ["sweep", "--model", "latte", "--video", str(clip_path), "--caption", "a man is skiing",
-            "--edit", "a robot is skiing", "--steps", "10", "--out", str(out)]
-    assert main(argv) == 0
-    rows = pd.read_csv(out / "sweep.csv")
-    assert len(rows) == 56 and rows["flow_similarity"].between(-1, 1).all()
-    assert np.isfinite(rows["clip_change"]).all() and rows["label"].str.contains("TINY").all()
-    assert (out / "sweep.provenance.json").exists()
-    assert main(argv) == 0  # a second run reads every window back
-    assert "55 windows and the no-edit reference" in (said := capsys.readouterr().out)
-    assert "56 of 56 from cache" in said
-    pd.testing.assert_frame_equal(pd.read_csv(out / "sweep.csv"), rows)
+def test_no_edit_window_uses_c_at_every_step():
+    steps = ddim_schedule(tiny("latte"), 10)
+    assert NO_EDIT.is_no_edit and not any(NO_EDIT.uses_edit(s.t) for s in steps)
+    k_s, k_e = NO_EDIT.step_range(steps)
+    assert k_s == k_e  # an empty block of c' steps
 
 
-def test_cli_sweep_on_a_missing_video_is_one_line(tmp_path, capsys):
-    argv = ["sweep", "--model", "latte", "--video", str(tmp_path / "none.mp4"), "--caption", "a",
-            "--edit", "b", "--out", str(tmp_path)]
-    assert main(argv) == 2
-    assert "video not found" in capsys.readouterr().err
+def test_sweep_with_guidance_counts_one_evaluation_per_latent(monkeypatch):
+    model = tiny("cogvideox")
+    steps = ddim_schedule(model, 6)
+    noise = initial_noise(model, 9, 32, 32, seed=2)
+    cond, edit = model.encode_prompt("a dog"), model.encode_prompt("a cat")
+    windows = [PromptWindow(1000, 0), PromptWindow(600, 0), PromptWindow(600, 300)]
+    results, counts = resample_windows(model, noise, steps, cond, edit, windows, guidance_scale=6.0, progress=False)
+    torch.testing.assert_close(results[windows[2]],
+                               resample(model, noise, steps, cond, edit, windows[2], 6.0), rtol=1e-4, atol=1e-4)
+    assert counts["evaluations"] == shared_evaluations(windows, steps)
+
+
+def test_shared_formula_at_paper_settings_is_well_under_half():
+    for family in ("modelscope", "latte", "cogvideox"):
+        steps = ddim_schedule(tiny(family), 50)
+        windows = grid_windows(100)
+        shared, naive = shared_evaluations(windows, steps), naive_evaluations(windows, steps)
+        assert naive == 55 * 50 and shared / naive < 0.45, (family, shared)

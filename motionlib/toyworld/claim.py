@@ -2,7 +2,7 @@
 
 For each toy clip and each appearance attribute (colour, shape, texture, background), the clip is
 DDIM-inverted with its caption ``c`` and resampled over every prompt window with ``c'``, the caption
-with that one attribute changed (:func:`motionlib.resampling.run_sweep`, the Fig. 2 code). The oracle
+with that one attribute changed (:func:`motionlib.sweep.run_sweep`, the Fig. 2 code). The oracle
 reads every result:
 
 - ``edit_took``: the attribute now has ``c'``'s value (appearance change);
@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 
 from motionlib import analysis
 from motionlib.models.base import VideoModel
-from motionlib.resampling import SweepSettings, run_sweep
+from motionlib.sweep import SweepSettings, run_sweep
 from motionlib.toyworld import oracle, world
 from motionlib.windows import PromptWindow, grid_windows
 

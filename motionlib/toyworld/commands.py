@@ -139,7 +139,7 @@ def cmd_quality(args) -> int:
 def cmd_claim(args) -> int:
     from motionlib.metrics import clip_scorer
     from motionlib.models import load_model
-    from motionlib.resampling import SweepSettings
+    from motionlib.sweep import SweepSettings
     from motionlib.toyworld import claim
     from motionlib.toyworld.dataset import toy_specs
 
