@@ -1,0 +1,155 @@
+"""What a customization run is: :class:`CustomizeSettings`, the family defaults behind it, the
+projections it adapts (:func:`target_modules`) and their trainable-parameter count, and the
+projection subsets of Tab. 3."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import torch
+
+from motionlib.errors import ParameterError
+from motionlib.models.base import VideoModel
+from motionlib.models.inventory import select
+
+# LoRA learning rate and number of steps per family for the real checkpoints. The paper fine-tunes
+# "at each base model's original learning rate" without listing the numbers, so:
+# - modelscope 5e-4: MotionDirector's temporal-LoRA rate for ModelScope (its 150-300 steps per video);
+# - latte 1e-4: Latte's own training rate as its paper reports it (AdamW, constant 1e-4; quoted
+#   from the paper's text, not re-checked against its released configs);
+# - cogvideox 1e-4: our choice; public CogVideoX LoRA recipes use 1e-4 to 1e-3 (at rank 64).
+# 300 steps for every family: the top of MotionDirector's one-video range (our choice); it fits the
+# paper's "under 10 minutes on one A6000".
+FAMILY_TRAINING: dict[str, tuple[float, int]] = {
+    "modelscope": (5e-4, 300),
+    "latte": (1e-4, 300),
+    "cogvideox": (1e-4, 300),
+    "cogvideox-5b": (1e-4, 300),
+}
+# Direct tuning changes full-rank weights: a tenth of the LoRA rate (our choice).
+DIRECT_LR_SCALE = 0.1
+# Tiny random models only exercise the code path: 20 steps (our choice).
+TINY_TRAIN_STEPS = 20
+# Toy-world models were trained at 1e-3 (motionlib.toyworld.training): the paper's rule, "fine-tune
+# at the base model's original learning rate", gives 1e-3 for them; 300 steps as for the real ones.
+TOY_LEARNING_RATE = 1e-3
+
+MODES = ("lora", "direct")
+GROUPS = ("temporal", "spatial", "joint", "all")  # "all": every attention (spatial + temporal, or joint)
+
+
+def default_group(family: str) -> str:
+    """Where the motion adapter goes: temporal attention, or CogVideoX's joint 3D attention."""
+    return "joint" if family.startswith("cogvideox") else "temporal"
+
+
+@dataclass(frozen=True)
+class CustomizeSettings:
+    """Everything that determines a customization run. ``None`` means the model's default."""
+
+    tau: int = 700  # train at t in [tau, 1000); 0 = all timesteps, 1000 = no training
+    projections: str = "qkvo"  # which of Q, K, V, O to adapt
+    group: str | None = None  # "temporal" | "spatial" | "joint" | "all"; None = default_group(family)
+    mode: str = "lora"  # "lora" | "direct"
+    rank: int = 4
+    alpha: float = 4
+    learning_rate: float | None = None  # None = FAMILY_TRAINING or TOY_LEARNING_RATE (x DIRECT_LR_SCALE when direct)
+    train_steps: int | None = None  # None = FAMILY_TRAINING, or TINY_TRAIN_STEPS for tiny models
+    batch_size: int = 1  # (timestep, noise) draws per step, all on the one reference video
+    num_frames: int | None = None
+    height: int | None = None
+    width: int | None = None
+    seed: int = 0
+    checkpoint_every: int = 50
+
+    def __post_init__(self):
+        def need(ok: bool, message: str):
+            if not ok:
+                raise ParameterError(message)
+
+        need(isinstance(self.tau, int) and 0 <= self.tau <= 1000,
+             f"tau must be an integer timestep in [0, 1000], got {self.tau!r}")
+        need(isinstance(self.projections, str) and len(self.projections) > 0
+             and set(self.projections) <= set("qkvo") and len(set(self.projections)) == len(self.projections),
+             "projections must be distinct letters from 'qkvo' (e.g. 'qkvo' or 'vo'), "
+             f"got {self.projections!r}")
+        need(self.group is None or self.group in GROUPS,
+             f"group must be one of {', '.join(GROUPS)} (or None for the family default), got {self.group!r}")
+        need(self.mode in MODES, f"mode must be 'lora' or 'direct', got {self.mode!r}")
+        need(isinstance(self.rank, int) and self.rank >= 1,
+             f"rank must be an integer >= 1, got {self.rank!r}")
+        need(self.alpha > 0, f"alpha must be positive, got {self.alpha!r}")
+        need(self.learning_rate is None or self.learning_rate > 0,
+             f"learning_rate must be positive, got {self.learning_rate!r}")
+        need(self.train_steps is None or (isinstance(self.train_steps, int) and self.train_steps >= 1),
+             f"train_steps must be an integer >= 1, got {self.train_steps!r}")
+        need(isinstance(self.batch_size, int) and self.batch_size >= 1,
+             f"batch_size must be an integer >= 1, got {self.batch_size!r}")
+        for name in ("num_frames", "height", "width"):
+            value = getattr(self, name)
+            need(value is None or (isinstance(value, int) and value >= 1),
+                 f"{name} must be a positive integer (or None for the model default), got {value!r}")
+        need(isinstance(self.checkpoint_every, int) and self.checkpoint_every >= 1,
+             f"checkpoint_every must be an integer >= 1, got {self.checkpoint_every!r}")
+
+    def resolved(self, model: VideoModel) -> CustomizeSettings:
+        """These settings with every ``None`` replaced by ``model``'s default."""
+        lr, steps = FAMILY_TRAINING.get(model.family, (1e-4, 300))
+        if model.is_toy:
+            lr = TOY_LEARNING_RATE
+        if self.mode == "direct":
+            lr *= DIRECT_LR_SCALE
+        d = model.defaults.resolved(self.num_frames, self.height, self.width)
+        return replace(
+            self,
+            group=self.group or default_group(model.family),
+            learning_rate=lr if self.learning_rate is None else self.learning_rate,
+            train_steps=(TINY_TRAIN_STEPS if model.is_tiny else steps) if self.train_steps is None else self.train_steps,
+            num_frames=d.num_frames,
+            height=d.height,
+            width=d.width,
+        )
+
+
+def target_modules(model: VideoModel, settings: CustomizeSettings) -> list[str]:
+    """Full denoiser names of the linears the adapter changes, in module order."""
+    group = settings.group or default_group(model.family)
+    names = [p.module for p in select(model.attention_projections(), group, settings.projections)]
+    if not names:
+        groups = sorted({p.group for p in model.attention_projections()})
+        raise ParameterError(f"{model.family} has no {group} attention projections; "
+                             f"choose group from {', '.join(groups)}")
+    return names
+
+
+def _linears(model: VideoModel, names: list[str]) -> dict[str, torch.nn.Linear]:
+    """The plain ``nn.Linear`` of each target (inside a peft wrapper once a LoRA is attached)."""
+    modules = dict(model.denoiser.named_modules())
+    return {n: getattr(modules[n], "base_layer", modules[n]) for n in names}
+
+
+def trainable_parameter_count(model: VideoModel, settings: CustomizeSettings) -> int:
+    """LoRA: ``rank * (in + out)`` per target (A and B, no bias); direct: weight + bias sizes."""
+    total = 0
+    for linear in _linears(model, target_modules(model, settings)).values():
+        if settings.mode == "lora":
+            total += settings.rank * (linear.in_features + linear.out_features)
+        else:
+            total += linear.weight.numel() + (linear.bias.numel() if linear.bias is not None else 0)
+    return total
+
+
+def projection_subsets() -> list[str]:
+    """The 15 non-empty subsets of ``"qkvo"`` (Tab. 3's ablation), by size, then in q < k < v < o order:
+    ``"q", "k", "v", "o", "qk", "qv", ..., "kvo", "qkvo"``."""
+    from itertools import combinations
+
+    return ["".join(c) for n in range(1, 5) for c in combinations("qkvo", n)]
+
+
+def subset_label(projections: str) -> str:
+    """The display name of a projection subset: its letters upper case in Q, K, V, O order
+    (``"vo"`` -> ``"VO"``, ``"ok"`` -> ``"KO"``)."""
+    if not (isinstance(projections, str) and projections and set(projections.lower()) <= set("qkvo")):
+        raise ParameterError(f"projections must be letters from 'qkvo' (e.g. 'qkvo' or 'vo'), got {projections!r}")
+    return "".join(p.upper() for p in "qkvo" if p in projections.lower())
