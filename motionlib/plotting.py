@@ -263,3 +263,95 @@ def gallery(blocks: Sequence[dict], columns: Sequence[str], num_frames: int = 8)
                     draw_highlighted(ax, [(f"({kind})", False)] + highlighted_words(block["caption"], prompt))
             row += 1
     return fig
+
+
+# ------------------------------------------------------------------------- Tab. 1, 3, 4, 5 figures
+TABLE_METRICS = ("text_alignment", "temporal_consistency", "pick_score")
+
+
+def _errors(values, lo, hi):
+    """``yerr`` for ``errorbar`` from a mean and its interval."""
+    return [values - lo, hi - values]
+
+
+def metric_panels(summary, x: str, *, color: str = PALETTE[0], xlabel: str = "", label: str | None = None,
+                  annotate: str | None = None, log_x: bool = False):
+    """Tab. 1 / Tab. 4 figure: one panel per metric, mean with 95% interval against ``x``.
+
+    ``summary`` has ``x``, each metric and its ``_lo`` / ``_hi``; ``annotate`` names a column whose
+    values label the points (alternately above and below: close x on small models); ``log_x`` uses
+    a log axis with engineering ticks (2k, 500k, 1M)."""
+    import matplotlib.ticker
+    from motionlib.tables import METRIC_NAMES
+
+    fig, axes = figure("two", aspect=0.3, ncols=3, layout="constrained")
+    s = summary.sort_values(x)
+    for ax, metric in zip(axes, TABLE_METRICS):
+        ax.errorbar(s[x], s[metric], yerr=_errors(s[metric], s[metric + "_lo"], s[metric + "_hi"]),
+                    marker="o", ms=3.5, color=color, capsize=2, lw=0.8, label=label)
+        if annotate:
+            for i, (_, r) in enumerate(s.iterrows()):
+                up = i % 2 == 0
+                ax.annotate(r[annotate], (r[x], r[metric]), xytext=(0, 5 if up else -5), textcoords="offset points",
+                            ha="center", va="bottom" if up else "top", fontsize=6,
+                            bbox=dict(fc="white", ec="none", pad=0.2, alpha=0.85))
+        if log_x:
+            ax.set_xscale("log")
+            ax.xaxis.set_minor_locator(matplotlib.ticker.LogLocator(subs=(2, 5)))
+            for set_formatter in (ax.xaxis.set_major_formatter, ax.xaxis.set_minor_formatter):
+                set_formatter(matplotlib.ticker.EngFormatter(sep=""))
+            ax.margins(x=0.15, y=0.25)
+        ax.set_xlabel(xlabel)
+        ax.set_title(METRIC_NAMES[metric])
+    return fig
+
+
+def projection_subsets_figure(summary, *, family: str, rank: int, highlighted=()):
+    """Tab. 3 figure: each projection subset's metrics against its trainable parameters, coloured by
+    the number of projections; subsets with the same count are spread sideways; ``highlighted``
+    subsets (the paper's rows) are ringed."""
+    from motionlib.tables import METRIC_NAMES
+
+    counts = sorted(summary["trainable_parameters"].unique())
+    spread = 0.14 * (np.diff(counts).min() if len(counts) > 1 else counts[0])
+    x = summary["trainable_parameters"].astype(float).copy()
+    for count in counts:
+        same = summary.index[summary["trainable_parameters"] == count]
+        x[same] += (np.arange(len(same)) - (len(same) - 1) / 2) * spread
+    fig, axes = figure("two", aspect=0.75, nrows=3, sharex=True, layout="constrained")
+    for ax, metric in zip(axes, TABLE_METRICS):
+        for (_, r), xi in zip(summary.iterrows(), x):
+            color = PALETTE[len(r["projections"]) - 1]
+            ax.errorbar(xi, r[metric], yerr=[[r[metric] - r[metric + "_lo"]], [r[metric + "_hi"] - r[metric]]],
+                        fmt="o", ms=3.5, color=color, ecolor=color, elinewidth=0.6, capsize=1.5)
+            if r["projections"] in set(highlighted):
+                ax.scatter(xi, r[metric], s=70, facecolors="none", edgecolors="black", lw=0.8, zorder=4)
+            ax.annotate(r["method"], (xi, r[metric]), xytext=(0, 6), textcoords="offset points", ha="center",
+                        fontsize=5.5, color=color, bbox=dict(fc="white", ec="none", pad=0.2, alpha=0.85))
+        ax.set_ylabel(METRIC_NAMES[metric])
+        ax.margins(y=0.25)
+    for size in range(1, 5):
+        axes[0].plot([], [], "o", ms=3.5, color=PALETTE[size - 1], label=f"{size} projection" + "s" * (size > 1))
+    axes[0].legend(ncols=4, loc="lower left", bbox_to_anchor=(0, 1.02), frameon=False)
+    axes[-1].set_xticks(counts, [f"{c:,}" for c in counts])
+    axes[-1].set_xlabel(f"trainable parameters ({family}, LoRA r = {rank})")
+    return fig
+
+
+def top_pick_bars(table, questions: Sequence[str], *, simulated: bool):
+    """Tab. 5 figure: top-pick rate per method and question with 95% intervals, the paper's as diamonds."""
+    fig, ax = figure("one", aspect=0.7)
+    x = np.arange(len(table))
+    for k, (criterion, color) in enumerate(zip(questions, PALETTE)):
+        rate = table[criterion].to_numpy(float)
+        ax.bar(x + (k - 0.5) * 0.38, rate, 0.38, color=color, capsize=2, error_kw={"lw": 0.6},
+               yerr=_errors(rate, table[f"{criterion}_lo"], table[f"{criterion}_hi"]),
+               label=criterion + (" (simulated)" if simulated else ""))
+        ax.scatter(x + (k - 0.5) * 0.38, table[f"paper_{criterion}"], marker="D", s=8, facecolors="white",
+                   edgecolors="black", lw=0.6, zorder=3, label="paper (Tab. 5)" if k == 0 else None)
+    ax.set_xticks(x, list(table["method"]), rotation=20, ha="right")
+    ax.set_ylabel("top-pick rate (%)")
+    ax.legend(frameon=False)
+    if simulated:
+        ax.set_title("SIMULATED responses, not the paper's data", color=PALETTE[3])
+    return fig
