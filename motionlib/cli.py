@@ -1,5 +1,10 @@
 """The ``motionlib`` command: ``models``, ``sample``, ``sweep``, ``customize``, ``generate``, ``toyworld``,
-``reproduce`` (the main job)."""
+``reproduce`` (the main job).
+
+Seeds mean one thing everywhere: ``--seed`` is the randomness of the run itself (initial noise,
+LoRA initialisation and training draws, toy-world data); ``--weights-seed`` is the seed of tiny
+random weights. A command that draws nothing (``sweep``) has no ``--seed``.
+"""
 
 from __future__ import annotations
 
@@ -63,7 +68,7 @@ def cmd_sweep(args) -> int:
     from motionlib.sweep import SweepSettings, run_sweep, settings_record
 
     out = Path(args.out)
-    model = load_model(args.model, args.source, device=args.device, seed=args.seed)
+    model = load_model(args.model, args.source, device=args.device, seed=args.weights_seed)
     scorer = clip_scorer(args.clip, model, device=args.device)
     settings = SweepSettings(num_steps=args.steps, grid=args.grid, guidance_scale=args.guidance,
                              inversion_guidance=args.inversion_guidance, num_frames=args.frames,
@@ -74,7 +79,7 @@ def cmd_sweep(args) -> int:
     rec = provenance.record(model, settings={**settings_record(settings, model), "clip": scorer.describe(),
                                              "video": str(args.video), "caption": args.caption,
                                              "edit": args.edit, "counts": result.counts},
-                            seed=args.seed, what="motionlib sweep: prompt-window resampling")
+                            seed=args.weights_seed, what="motionlib sweep: prompt-window resampling")
     path = provenance.save_table(result.rows, out / "sweep.csv", rec)
     c = result.counts
     print(f"wrote {path} ({len(result.rows) - 1} windows and the no-edit reference; denoiser evaluations "
@@ -188,10 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frame-sampling", default="even",
                    help="frames of a longer clip: even (default: the largest fixed stride), linspace, or a stride N")
     p.add_argument("--fixed-point-iters", type=int, default=0, help="inversion refinement (default 0: plain DDIM)")
-    p.add_argument("--seed", type=int, default=0, help="seed of tiny random weights (the sweep itself is deterministic)")
     p.add_argument("--clip", default="auto", help="CLIP for scoring: auto (tiny for tiny models, else "
                    "ViT-L-14:openai), tiny, or an open_clip NAME[:PRETRAINED]")
-    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N (default cpu)")
+    _weights_seed_and_device(p)  # (no --seed: inversion and DDIM resampling draw nothing)
     p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(func=cmd_sweep)
 

@@ -9,7 +9,7 @@ float. CLIP-family scorers come in two kinds:
   (:mod:`motionlib.toyworld.clip`) loads through the same open_clip path (``clip_scorer("toy")``).
 - tiny: :func:`tiny_clip_scorer` and :func:`tiny_pick_scorer`, the same architectures at toy size with
   seeded random weights, built offline in well under a second. Their scores mean nothing; they
-  exist so every code path runs in tests. ``describe()`` labels them ``"tiny random"``.
+  exist so every code path runs in tests. ``describe()`` labels them :data:`motionlib.provenance.TINY`.
 
 Frames are preprocessed in torch, in batches: resize (short side to the model's image size, bicubic,
 antialiased), centre crop, scale to ``[0, 1]``, normalise with the model's mean / std.
@@ -27,10 +27,10 @@ import torch.nn.functional as F
 
 from motionlib.devices import resolve_device
 from motionlib.errors import ParameterError, WeightsNotFoundError
+from motionlib.provenance import TINY
 
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
-TINY_LABEL = "tiny random"
 # open_clip model config of the tiny CLIP (same layout as open_clip's model_configs/*.json)
 TINY_CLIP_CONFIG = {
     "embed_dim": 32,
@@ -260,7 +260,7 @@ class ClipScorer(_EmbeddingScorer):
     tokenizer: object  # open_clip tokenizer: list[str] -> (N, context_length) int64
     device: torch.device
     name: str
-    pretrained: str  # open_clip tag, checkpoint path or TINY_LABEL
+    pretrained: str  # open_clip tag, checkpoint path or TINY
 
     score_scale = 100.0
 
@@ -340,7 +340,7 @@ def tiny_clip_scorer(seed: int = 0, device: str = "cpu") -> ClipScorer:
         model = open_clip.CLIP(**copy.deepcopy(TINY_CLIP_CONFIG))
     return ClipScorer(
         model.to(device).eval(), FramePreprocess(32), open_clip.SimpleTokenizer(context_length=77),
-        device, "tiny CLIP (embed 32)", TINY_LABEL,
+        device, "tiny CLIP (embed 32)", TINY,
     )
 
 
@@ -409,7 +409,7 @@ class PickScorer(_EmbeddingScorer):
     preprocess: FramePreprocess
     tokenizer: object  # transformers CLIP tokenizer
     device: torch.device
-    model_id: str  # hub id or folder, or TINY_LABEL
+    model_id: str  # hub id or folder, or TINY
     processor_id: str  # hub id or folder whose preprocessing and tokenizer are used
 
     @property
@@ -473,7 +473,7 @@ def tiny_pick_scorer(seed: int = 0, device: str = "cpu") -> PickScorer:
         model = CLIPModel(config)
     return PickScorer(
         model.to(device).eval(), FramePreprocess(32), clip_tokenizer(), device,
-        TINY_LABEL, "motionlib clip_tokenizer(), 32 px",
+        TINY, "motionlib clip_tokenizer(), 32 px",
     )
 
 

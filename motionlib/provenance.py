@@ -20,7 +20,8 @@ import pandas as pd
 
 from motionlib import paths
 
-TINY_LABEL = "TINY RANDOM MODEL: pipeline check only, not a result of the paper's models"
+TINY = "tiny random"  # how tiny seeded random models and scorers describe themselves
+TINY_LABEL = f"{TINY.upper()} MODEL: pipeline check only, not a result of the paper's models"
 TOY_LABEL = "TOY WORLD: models trained on motionlib's procedural toy world, not the paper's models"
 PACKAGES = ("motionlib", "torch", "diffusers", "transformers", "peft", "open_clip_torch", "numpy",
             "pandas", "opencv-python-headless")

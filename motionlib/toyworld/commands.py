@@ -206,7 +206,7 @@ def add_parser(sub) -> None:
 
     p = cmds.add_parser("train-clip", help="train the toy CLIP from scratch (open_clip local-dir folder)")
     p.add_argument("--out", required=True)
-    p.add_argument("--seed", type=int)
+    p.add_argument("--seed", type=int, help="seed of the data, the weights and the training draws (default 0)")
     p.add_argument("--steps", type=int, help="training steps (default 1500)")
     p.set_defaults(func=cmd_train_clip)
 
@@ -230,7 +230,7 @@ def add_parser(sub) -> None:
     p.add_argument("--clip", help="also rank captions with this CLIP (toy, or local-dir:DIR)")
     p.add_argument("--flow-pairs", type=int, default=0,
                    help="also compare the flow-similarity variants on this many rendered clip pairs")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the clips drawn and the sampling noise")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_quality)
 
@@ -253,7 +253,7 @@ def add_parser(sub) -> None:
     p.add_argument("--samples", type=int, default=2, help="samples per caption (default 2)")
     p.add_argument("--taus", type=int, nargs="+", default=[1000, 900, 800, 700, 600, 0])
     p.add_argument("--train-steps", type=int, help="LoRA steps (default 300)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the references, LoRA training draws and sampling noise")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_customization)
 
