@@ -52,7 +52,7 @@ _M32 = 0xFFFFFFFF
 _ID = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
-# ---------------------------------------------------------------- the shuffle (mirrored in _JS)
+# ---------------------------------------------------------------- the shuffle (mirrored in assets/userstudy/shuffle.js)
 def _fnv1a(text: str) -> int:
     h = 0x811C9DC5
     for byte in text.encode("utf-8"):
@@ -162,8 +162,10 @@ def build_questionnaire(items: Iterable[StudyItem | Mapping], out_dir: str | Pat
     study = Study(study_id, int(seed), methods, copied, title)
     manifest = _study_json(study)
     (out / "study.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    page = _HTML.replace("__TITLE__", title.replace("<", "&lt;")).replace("__CSS__", _CSS)
-    page = page.replace("__JS__", _JS).replace("__STUDY__", json.dumps(manifest).replace("</", "<\\/"))
+    page = _page_asset("page.html").replace("__TITLE__", title.replace("<", "&lt;"))
+    page = page.replace("__CSS__", _page_asset("style.css"))
+    page = page.replace("__JS__", _page_asset("shuffle.js") + _page_asset("questionnaire.js"))
+    page = page.replace("__STUDY__", json.dumps(manifest).replace("</", "<\\/"))
     (out / "index.html").write_text(page, encoding="utf-8")
     return out / "index.html"
 
@@ -451,74 +453,9 @@ def simulate_responses(study: str | Path | Study, out_dir: str | Path, n_partici
 
 
 # ---------------------------------------------------------------- the page
-_CSS = """body{font-family:system-ui,sans-serif;margin:1.5em;max-width:1400px;color:#222}
-.row{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start}.col{border:1px solid #ccc;border-radius:6px;padding:6px}
-.col.ref{border-color:#0072B2;border-width:2px}.col h3{margin:0 0 4px;font-size:15px;text-align:center}
-video{width:144px;height:144px;background:#000;display:inline-block;margin:2px}.single{font-size:12px;color:#666}
-fieldset{margin:12px 0;border:1px solid #ccc;border-radius:6px}label{margin-right:18px;cursor:pointer}
-#progress{font-weight:bold;margin:8px 0}button{font-size:15px;margin-right:8px;padding:4px 12px}.hidden{display:none}
-.prompt{font-style:italic}"""
+def _page_asset(name: str) -> str:
+    """A file of the questionnaire page (``motionlib/assets/userstudy/``): page.html, style.css,
+    shuffle.js (:func:`display_order` in JavaScript), questionnaire.js."""
+    from motionlib import paths
 
-_HTML = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>__TITLE__</title><style>__CSS__</style></head>
-<body><h1>__TITLE__</h1>
-<section id="intro"><p>Each page shows a <b>reference video</b> and the results of several methods
-(names hidden, order shuffled) that transfer its motion to a new prompt. Most methods show two
-samples. Please answer both questions on every page, then click <b>Download answers</b> and send us
-the file.</p><p><label>Participant ID: <input id="participant" size="24"></label>
-<button id="generate">Generate an ID</button><button id="start">Start</button></p></section>
-<section id="study-ui" class="hidden"><div id="progress"></div><p>Edit prompt:
-<span class="prompt" id="prompt"></span></p><div class="row" id="videos"></div>
-<div id="questions"></div><p><button id="prev">Previous</button><button id="next">Next</button>
-<button id="download">Download answers</button> <span id="status"></span></p></section>
-<script id="study" type="application/json">__STUDY__</script><script>__JS__</script></body></html>
-"""
-
-_JS_SHUFFLE = r"""
-function fnv1a(s){let h=0x811c9dc5;for(const b of new TextEncoder().encode(s)){h=Math.imul(h^b,0x01000193)>>>0;}return h>>>0;}
-function mulberry32(a){return function(){a=(a+0x6D2B79F5)>>>0;let t=Math.imul(a^(a>>>15),a|1);
-  t^=t+Math.imul(t^(t>>>7),t|61);return ((t^(t>>>14))>>>0)/4294967296;};}
-function displayOrder(methods,seed,pid,item){const r=mulberry32(fnv1a(seed+'|'+pid+'|'+item));const a=methods.slice();
-  for(let i=a.length-1;i>0;i--){const j=Math.floor(r()*(i+1));[a[i],a[j]]=[a[j],a[i]];}return a;}
-"""  # displayOrder(methods, seed, participant, item): the same as display_order in Python
-
-_JS = _JS_SHUFFLE + r"""
-const STUDY = JSON.parse(document.getElementById('study').textContent);
-const $=id=>document.getElementById(id), now=()=>new Date().toISOString(), N=STUDY.items.length;
-let pid=null, started=null, cur=0, answers={};
-const key=()=>'motionlib:'+STUDY.study_id+':'+pid;
-function el(tag,attrs,kids){const e=document.createElement(tag);Object.assign(e,attrs||{});(kids||[]).forEach(k=>e.append(k));return e;}
-function video(src){const v=el('video',{muted:true});['autoplay','loop','muted','playsinline'].forEach(a=>v.setAttribute(a,''));
-  v.src=src;return v;}
-function progress(){const done=Object.keys(answers).length, total=N*Object.keys(STUDY.questions).length;
-  $('progress').textContent='Item '+(cur+1)+' of '+N+' \u00b7 '+done+' of '+total+' questions answered';}
-function render(){
-  const item=STUDY.items[cur], order=displayOrder(STUDY.methods,STUDY.seed,pid,item.item_id);
-  progress();
-  $('prompt').textContent=item.prompt; $('videos').replaceChildren(el('div',{className:'col ref'},[el('h3',{textContent:'Reference'}),video(item.reference)]));
-  order.forEach((m,i)=>{const c=el('div',{className:'col'},[el('h3',{textContent:'Method '+String.fromCharCode(65+i)})]);
-    item.outputs[m].forEach(s=>c.append(video(s))); if(item.outputs[m].length<2)c.append(el('div',{className:'single',textContent:'(one sample only)'}));
-    $('videos').append(c);});
-  $('questions').replaceChildren(...Object.entries(STUDY.questions).map(([q,text])=>{
-    const f=el('fieldset',{},[el('legend',{textContent:text})]), a=answers[item.item_id+'|'+q];
-    order.forEach((m,i)=>{const r=el('input',{type:'radio',name:q,id:'q-'+q+'-'+i,value:String(i),checked:!!a&&a.method===m});
-      r.onchange=()=>{answers[item.item_id+'|'+q]={item:item.item_id,question:q,method:m,label:'Method '+String.fromCharCode(65+i),order:order,answered_utc:now()};save();progress();};
-      f.append(el('label',{htmlFor:r.id},[r,' Method '+String.fromCharCode(65+i)]));});return f;}));
-  $('prev').disabled=cur===0; $('next').disabled=cur===N-1;
-}
-function save(){try{localStorage.setItem(key(),JSON.stringify({started,answers}));}catch(e){}}
-function start(){const v=$('participant').value.trim(); if(!v){alert('Please enter or generate a participant ID.');return;}
-  pid=v; $('participant').disabled=true; let saved=null; try{saved=JSON.parse(localStorage.getItem(key()));}catch(e){}
-  started=(saved&&saved.started)||now(); answers=(saved&&saved.answers)||{};
-  $('intro').querySelectorAll('button').forEach(b=>b.disabled=true); $('study-ui').classList.remove('hidden'); render();}
-function download(){const total=N*Object.keys(STUDY.questions).length, list=Object.values(answers);
-  const data={format:STUDY.format,study_id:STUDY.study_id,participant:pid,seed:STUDY.seed,user_agent:navigator.userAgent,
-    started_utc:started,submitted_utc:now(),simulated:false,answers:list};
-  const a=el('a',{href:URL.createObjectURL(new Blob([JSON.stringify(data,null,1)],{type:'application/json'})),
-    download:'response_'+STUDY.study_id+'_'+pid.replace(/[^A-Za-z0-9_.-]/g,'_')+'.json'});
-  document.body.append(a); a.click(); a.remove();
-  $('status').textContent=list.length<total?'Saved, but only '+list.length+' of '+total+' questions are answered.':'Saved: thank you!';}
-$('generate').onclick=()=>{const b=new Uint32Array(1);crypto.getRandomValues(b);$('participant').value='P-'+b[0].toString(36).toUpperCase();};
-$('start').onclick=start; $('download').onclick=download;
-$('prev').onclick=()=>{cur=Math.max(0,cur-1);render();}; $('next').onclick=()=>{cur=Math.min(N-1,cur+1);render();};
-"""
+    return (paths.ASSETS_DIR / "userstudy" / name).read_text(encoding="utf-8")

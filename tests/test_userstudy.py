@@ -203,7 +203,7 @@ def test_python_shuffle_is_a_fixed_permutation():
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed (the browser test also checks this)")
 def test_python_and_js_shuffle_agree_in_node():
-    script = us._JS_SHUFFLE + f"\nconsole.log(JSON.stringify({json.dumps(CASES)}.map(c => " \
+    script = us._page_asset("shuffle.js") + f"\nconsole.log(JSON.stringify({json.dumps(CASES)}.map(c => " \
                               f"displayOrder({json.dumps(METHODS)}, c[0], c[1], c[2]))));"
     out = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=20, check=True)
     assert json.loads(out.stdout) == [us.display_order(METHODS, *case) for case in CASES]
