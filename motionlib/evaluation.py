@@ -34,7 +34,7 @@ from motionlib.errors import ParameterError
 from motionlib.metrics import clip_score, temporal_consistency
 from motionlib.models.base import VideoModel
 
-CACHE_VERSION = 1  # bump when sampling or scoring changes, so old entries are not read
+CACHE_VERSION = 2  # bump when sampling or scoring changes, so old entries are not read (2: CLIP resize as open_clip)
 METRICS = ("text_alignment", "temporal_consistency", "temporal_consistency_all_pairs", "pick_score")
 
 

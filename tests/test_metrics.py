@@ -266,3 +266,22 @@ def test_load_pick_scorer_from_local_folders(three_frames, tmp_path):
     loaded = metrics.load_pick_scorer(str(tmp_path / "model"), str(tmp_path / "processor"))
     assert loaded.preprocess == tiny.preprocess
     assert loaded.score(three_frames, "a cat") == pytest.approx(tiny.score(three_frames, "a cat"), abs=1e-4)
+
+
+@pytest.mark.parametrize("size, shape", [(224, (2, 180, 320)), (224, (2, 96, 128)), (32, (2, 64, 48)), (32, (1, 48, 64))])
+def test_frame_preprocess_matches_open_clips_own_transform(size, shape):
+    """Our batched torch preprocessing against open_clip's PIL eval transform: same resize, crop and
+    normalisation; only the resampling kernels differ (PIL vs torch bicubic)."""
+    import cv2
+    import open_clip
+    from PIL import Image
+
+    rng = np.random.default_rng(size + shape[1])
+    video = np.stack([cv2.GaussianBlur(rng.integers(0, 256, (*shape[1:], 3), dtype=np.uint8), (0, 0), 2)
+                      for _ in range(shape[0])])
+    ours = metrics.FramePreprocess(size)(video)
+    transform = open_clip.image_transform(size, is_train=False, mean=metrics.OPENAI_MEAN, std=metrics.OPENAI_STD)
+    theirs = torch.stack([transform(Image.fromarray(frame)) for frame in video])
+    assert ours.shape == theirs.shape == (shape[0], 3, size, size)
+    difference = (ours - theirs).abs()
+    assert difference.mean() < 0.01 and difference.max() < 0.05
