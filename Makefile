@@ -1,12 +1,14 @@
 # Two commands do all set-up (see README.md):
 #   make reproduce   the main job: every figure and table at the smoke profile, into figures/
 #   make test        the test suite (pytest + nbval on every notebook)
-# Each creates and fills .venv from requirements.lock first when it is missing or out of date.
+# Each creates and fills .venv from requirements/*.lock first when it is missing or out of date.
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(abspath $(VENV))/bin
-STAMP := $(VENV)/.motionlib-installed
+RUNTIME := $(VENV)/.motionlib-runtime
+TESTS := $(VENV)/.motionlib-test
+LAB := $(VENV)/.motionlib-lab
 PROFILE ?= smoke
 # Notebook kernels and console scripts must come from the project environment.
 export PATH := $(BIN):$(PATH)
@@ -14,25 +16,35 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: reproduce test env lab clean-env
 
-reproduce: $(STAMP)
+reproduce: $(RUNTIME)
 	$(BIN)/motionlib reproduce --profile $(PROFILE)
 
-test: $(STAMP)
+test: $(TESTS)
 	$(BIN)/python -m pytest
 
-env: $(STAMP)
+env: $(RUNTIME)
 
-lab: $(STAMP)
-	$(BIN)/python -m pip install -q jupyterlab==4.6.6 && $(BIN)/jupyter lab notebooks/
+lab: $(LAB)
+	$(BIN)/jupyter lab notebooks/
 
-$(STAMP): requirements.lock pyproject.toml
+# The runtime (requirements/runtime.lock) is all `make reproduce` needs; the test and lab stacks go
+# on top of it only for `make test` and `make lab` (scripts/split_lock.py writes the three locks).
+$(RUNTIME): requirements/runtime.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 	  { echo "motionlib needs Python >= 3.11; run with PYTHON=python3.11 (or newer)"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -r requirements.lock
+	$(BIN)/python -m pip install -q -r requirements/runtime.lock
 	$(BIN)/python -m pip install -q --no-deps -e .
 	$(BIN)/python -c 'from motionlib.reproduce import ensure_kernelspec; ensure_kernelspec()'
+	@touch $@
+
+$(TESTS): $(RUNTIME) requirements/test.lock
+	$(BIN)/python -m pip install -q -r requirements/test.lock
+	@touch $@
+
+$(LAB): $(RUNTIME) requirements/lab.lock
+	$(BIN)/python -m pip install -q -r requirements/lab.lock
 	@touch $@
 
 clean-env:
