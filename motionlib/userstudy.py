@@ -452,6 +452,28 @@ def simulate_responses(study: str | Path | Study, out_dir: str | Path, n_partici
     return pd.DataFrame(written)
 
 
+# ---------------------------------------------------------------- placeholder items
+def placeholder_items(clips, folder: str | Path, num_frames: int = 8, size: int = 96) -> list[StudyItem]:
+    """Question pages for ``clips`` (bundled ``VideoItem``s) whose "method outputs" are cheap stand-ins
+    made from the reference itself (2 samples each; 1 for the deterministic MotionClone), written
+    as mp4 under ``folder``: a working page before any method has run, never a result."""
+    from motionlib.data import read_video, write_video
+
+    folder = Path(folder)
+    items = []
+    for clip in clips:
+        frames = read_video(clip.path, num_frames=num_frames, size=size)
+        stand_ins = {"VMC": [np.repeat(frames[:1], len(frames), 0), frames[:, :, ::-1]],
+                     "MotionDirector": [np.roll(frames, 2, axis=0), np.roll(frames, 6, axis=2)],
+                     "MotionClone": [frames.copy()],
+                     "Ours": [np.roll(frames, 4, axis=2), frames[::-1].copy()]}
+        outputs = {m: [write_video(folder / f"{clip.name}_{m}_{k}.mp4", v) for k, v in enumerate(vs)]
+                   for m, vs in stand_ins.items()}
+        reference = write_video(folder / f"{clip.name}_reference.mp4", frames)
+        items.append(StudyItem(clip.name, reference, clip.edit("object"), outputs))
+    return items
+
+
 # ---------------------------------------------------------------- the page
 def _page_asset(name: str) -> str:
     """A file of the questionnaire page (``motionlib/assets/userstudy/``): page.html, style.css,

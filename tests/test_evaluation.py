@@ -124,3 +124,21 @@ def test_comparison_lists_cited_rows_then_ours():
     assert table["Source"].tolist()[-2:] == ["computed here", "paper (Tab. 1 row)"]
     assert table.set_index("Method").loc["Gen-1", "PickScore"] == "-"
     assert table.iloc[-1]["Text Align."] == "31.96" and paper_ours("cogvideox-5b", 950, "x") is None
+
+
+def test_open_study_resolves_the_notebooks_shared_setup(tmp_path):
+    from motionlib import provenance
+    from motionlib.evaluation import Method
+    from motionlib.study import open_study
+    from motionlib.tables import PAPER_BEST_TAU
+
+    study = open_study("tab9", "cogvideox", "tiny", videos=["car-turn"], clip="tiny", pick="none",
+                       num_frames=9, height=32, width=32, steps=2, out_dir=tmp_path / "out")
+    assert study.tau == PAPER_BEST_TAU["cogvideox"] and study.pick_model is None
+    assert [i.name for i in study.items] == ["car-turn"] and study.out.is_dir()
+    lora = study.lora(rank=8)
+    assert (lora.tau, lora.rank, lora.num_frames, lora.height, lora.seed) == (950, 8, 9, 32, 0)
+    assert study.lora(tau=0).tau == 0
+    record = study.record("Tab. 9", [Method("r=8", lora)], n_boot=10)
+    assert record["settings"]["methods"]["r=8"]["rank"] == 8 and record["settings"]["n_boot"] == 10
+    assert provenance.label(record) == provenance.TINY_LABEL
