@@ -53,7 +53,11 @@ NOT_LEARNED = {
     ("latte", "colour"): "toy Latte at guidance 7.5: colour 0.41 on 43 x 2 held-out samples",
     ("latte", "shape"): "toy Latte at guidance 7.5: shape 0.48 on 43 x 2 held-out samples",
     ("latte", "direction"): "toy Latte at guidance 7.5: objects nearly still (0.3 px/frame), direction 0.03",
+    ("cogvideox", "shape"): "toy CogVideoX: shape 0.38 on 43 x 2 held-out samples; its VAE round trip reads 0.40",
 }
+# What a toy model's VAE loses, so no reconstruction through it can keep (README).
+VAE_LIMITED = {"cogvideox": "toy CogVideoX's VAE (4x in time) reconstructs at 22.4 dB: its round trip reads shape "
+                            "0.40 and texture 0.40 on 20 held-out clips"}
 
 
 @lru_cache(maxsize=None)
@@ -75,15 +79,32 @@ def test_toy_models_generate_what_held_out_captions_say(family, attribute, reque
 @lru_cache(maxsize=None)
 def reconstructed(family: str):
     specs = world.sample_specs(2, 3, "held_out")
-    rows = quality.reconstruction_quality(toy(family), specs, guidance=((1.0, 1.0),), num_steps=25, progress=False)
+    return quality.reconstruction_quality(toy(family), specs, guidance=((1.0, 1.0),), num_steps=25, progress=False)
+
+
+def inverted(family: str):
+    rows = reconstructed(family)
     return rows[rows["how"] == "invert g 1, resample g 1"]
 
 
 @pytest.mark.parametrize("family", TOY_FAMILIES)
-def test_inversion_then_resampling_with_the_caption_keeps_every_attribute(family):
-    inverted = reconstructed(family)
-    assert inverted[["colour_ok", "shape_ok", "texture_ok", "background_ok", "direction_ok"]].all(axis=None)
-    assert (inverted["trajectory_error_px"] < 1.5).all()
+def test_inversion_then_resampling_with_the_caption_keeps_every_attribute(family, request):
+    if family in VAE_LIMITED:
+        request.applymarker(pytest.mark.xfail(reason=VAE_LIMITED[family], strict=True))
+    inverted_rows = inverted(family)
+    assert inverted_rows[["colour_ok", "shape_ok", "texture_ok", "background_ok", "direction_ok"]].all(axis=None)
+    assert (inverted_rows["trajectory_error_px"] < 1.5).all()
+
+
+@pytest.mark.parametrize("family", TOY_FAMILIES)
+def test_inversion_then_resampling_loses_little_beyond_the_vae(family, request):
+    """DDIM inversion + resampling with c at guidance 1 against the VAE's own round trip (the ceiling):
+    at most 3 dB below it, i.e. at most twice the VAE's squared error (25 steps here)."""
+    if family == "latte":
+        request.applymarker(pytest.mark.xfail(
+            reason="toy Latte: 27.5 dB after inversion against a 34.2 dB VAE ceiling (README)", strict=True))
+    rows = reconstructed(family).set_index(["clip", "how"])["psnr_db"].unstack()
+    assert (rows["vae"] - rows["invert g 1, resample g 1"] < 3.0).all(), rows
 
 
 @pytest.mark.parametrize("family", TOY_FAMILIES)
@@ -91,8 +112,9 @@ def test_inversion_then_resampling_with_the_caption_reconstructs_the_pixels(fami
     if family == "latte":
         request.applymarker(pytest.mark.xfail(
             reason="toy Latte's reconstruction PSNR spreads from 15 to 36 dB (median 27; README)", strict=True))
-    inverted = reconstructed(family)
-    assert (inverted["psnr_db"] > 24).all(), inverted[["psnr_db"]]
+    if family in VAE_LIMITED:
+        request.applymarker(pytest.mark.xfail(reason=VAE_LIMITED[family], strict=True))
+    assert (inverted(family)["psnr_db"] > 24).all(), inverted(family)[["psnr_db"]]
 
 
 def test_toy_clip_ranks_the_true_caption_first():
@@ -134,3 +156,19 @@ def test_sample_command_moves_the_object_as_captioned(red_square_moving_right):
     video, red = red_square_moving_right
     xs = [np.nonzero(f)[1].mean() for f in red]
     assert xs[-1] - xs[0] > 5  # moved right by more than 5 pixels
+
+
+def test_toy_cogvideox_sample_is_a_red_square_moving_right(tmp_path):
+    """The same independent pixel check on the toy CogVideoX, the toy model that draws direction."""
+    from motionlib.cli import main
+    from motionlib.data import read_video
+
+    out = tmp_path / "x.mp4"
+    assert main(["sample", "--model", "cogvideox", "--source", "toy", "--prompt",
+                 "a red square moves right on a gray background", "--out", str(out)]) == 0
+    video = read_video(out, None).astype(int)
+    red = (video[..., 0] > 150) & (video[..., 1] < 110) & (video[..., 2] < 110)
+    assert red.reshape(len(video), -1).sum(axis=1).min() > 20
+    assert np.abs(video[:, :3, :3].reshape(-1, 3) - 128).max() < 40
+    xs = [np.nonzero(f)[1].mean() for f in red]
+    assert xs[-1] - xs[0] > 5 and np.all(np.diff(xs) > -1.5)  # rightwards, frame after frame

@@ -47,7 +47,7 @@ FAMILIES: dict[str, Family] = {
     ),
 }
 PAPER_FAMILIES = ("modelscope", "latte", "cogvideox")
-TOY_FAMILIES = ("modelscope", "latte")  # families whose trained toy-world model ships in assets/toy
+TOY_FAMILIES = ("modelscope", "latte", "cogvideox")  # families whose trained toy-world model ships in assets/toy
 TOY_RECORD = "toyworld.json"  # in a toy model's folder: its generation defaults and training record
 
 
