@@ -152,10 +152,12 @@ def run_sweep(
     scores = store.load_json(score_key) or {}
     source_clip = scorer.score(x0, edit)
     rows, videos = [], {}
-    x_rec = _decode(model, finals[NO_EDIT], s.num_frames)
+    x_rec = None  # the no-edit reconstruction, decoded only if a score or a video needs it
     for w in tqdm(windows, desc="scoring", disable=not progress, leave=False):
         key = _window_name(w)
         if "flow_vs_no_edit" not in scores.get(key, {}) or keep_videos:
+            if x_rec is None:
+                x_rec = _decode(model, finals[NO_EDIT], s.num_frames)
             x2 = x_rec if w == NO_EDIT else _decode(model, finals[w], s.num_frames)
             if keep_videos:
                 videos[w] = x2
