@@ -1,5 +1,5 @@
-"""The ``motionlib`` command: ``models``, ``sample``, ``sweep``, ``customize``, ``generate``, ``toyworld``,
-``reproduce`` (the main job).
+"""The ``motionlib`` command: ``models``, ``sample``, ``sweep``, ``customize``, ``generate``, ``twin``,
+``toyworld``, ``reproduce`` (the main job).
 
 Seeds mean one thing everywhere: ``--seed`` is the randomness of the run itself (initial noise,
 LoRA initialisation and training draws, toy-world data); ``--weights-seed`` is the seed of tiny
@@ -43,13 +43,12 @@ def cmd_models(args) -> int:
 def cmd_sample(args) -> int:
     from motionlib import provenance
     from motionlib.data import write_video
-    from motionlib.models import load_model
     from motionlib.sampling import generate
 
     out = Path(args.out)
     if out.suffix.lower() not in (".mp4", ".gif"):
         raise ParameterError(f"--out must end in .mp4 or .gif, got {out.name!r}")
-    model = load_model(args.model, args.source, device=args.device, seed=args.weights_seed)
+    model = _load(args)
     sample = generate(model, args.prompt, num_frames=args.frames, height=args.height,
                       width=args.width, num_steps=args.steps, guidance_scale=args.guidance,
                       seed=args.seed)
@@ -64,11 +63,10 @@ def cmd_sample(args) -> int:
 def cmd_sweep(args) -> int:
     from motionlib import provenance
     from motionlib.metrics import clip_scorer
-    from motionlib.models import load_model
     from motionlib.sweep import SweepSettings, run_sweep, settings_record
 
     out = Path(args.out)
-    model = load_model(args.model, args.source, device=args.device, seed=args.weights_seed)
+    model = _load(args)
     scorer = clip_scorer(args.clip, model, device=args.device)
     settings = SweepSettings(num_steps=args.steps, grid=args.grid, guidance_scale=args.guidance,
                              inversion_guidance=args.inversion_guidance, num_frames=args.frames,
@@ -91,10 +89,9 @@ def cmd_sweep(args) -> int:
 def cmd_customize(args) -> int:
     from motionlib.customize import CustomizeSettings, train
     from motionlib.data import read_video
-    from motionlib.models import load_model
 
     out = Path(args.out)
-    model = load_model(args.model, args.source, device=args.device, seed=args.weights_seed)
+    model = _load(args)
     settings = CustomizeSettings(
         tau=args.tau, projections=args.projections, group=args.group, mode=args.mode, rank=args.rank,
         alpha=args.alpha or args.rank, learning_rate=args.lr, train_steps=args.steps,
@@ -118,12 +115,11 @@ def cmd_generate(args) -> int:
     from motionlib import provenance
     from motionlib.customize import generate_customized, load_adapter
     from motionlib.data import write_video
-    from motionlib.models import load_model
 
     out = Path(args.out)
     if args.samples < 1:
         raise ParameterError(f"--samples must be at least 1, got {args.samples}")
-    model = load_model(args.model, args.source, device=args.device, seed=args.weights_seed)
+    model = _load(args)
     adapter = load_adapter(model, args.adapter)
     tau = adapter.settings.tau if args.tau is None else args.tau
     samples = generate_customized(model, adapter, args.prompt, tau=tau, num_samples=args.samples,
@@ -138,6 +134,22 @@ def cmd_generate(args) -> int:
             seed=sample.settings["seed"], what="motionlib generate: customized sample"))
         written.append(path.name)
     print(f"wrote {len(written)} videos to {out} ({', '.join(written)}); adapter on at t >= {tau}{_note(model)}")
+    return 0
+
+
+def cmd_twin(args) -> int:
+    from motionlib.twins import facts, get_checkpoint, hub_cache, write_twin
+
+    ckpt = get_checkpoint(args.family)
+    out = write_twin(args.family, args.out, scale=args.scale, dtype=args.dtype, seed=args.weights_seed,
+                     overwrite=args.overwrite, progress=lambda text: print(f"  building {text}", flush=True))
+    counts = facts.parameter_counts(args.family, args.scale)
+    sizes = ", ".join(f"{name} {n / 1e6:,.1f}M" for name, n in counts.items())
+    print(f"wrote {out}: a {args.scale}-scale twin of {ckpt.hub_id} (seeded random weights; {sizes} parameters)")
+    if args.hub_cache:
+        snapshot = hub_cache.install(out, ckpt.hub_id, args.hub_cache)
+        print(f"laid out as a download of {ckpt.hub_id} in {snapshot}; load it with --source hub and "
+              f"HF_HUB_OFFLINE=1 HF_HUB_CACHE={args.hub_cache}")
     return 0
 
 
@@ -157,6 +169,24 @@ def _model_args(p: argparse.ArgumentParser, model_help: str = "modelscope, latte
 def _weights_seed_and_device(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights-seed", type=int, default=0, help="seed of tiny random weights")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N (default cpu)")
+    p.add_argument("--dtype", choices=["float32", "float16", "bfloat16"],
+                   help="weights dtype (default: float32 on CPU and for tiny/toy models, bfloat16 for real models on GPU)")
+    p.add_argument("--vae-slicing", action="store_true", help="decode a batch one clip at a time (real models)")
+    p.add_argument("--vae-tiling", action="store_true", help="encode/decode in spatial tiles (real models)")
+    p.add_argument("--cpu-offload", action="store_true",
+                   help="keep each component on the CPU until it runs (real models; needs a GPU)")
+
+
+def _load(args):
+    """``load_model`` with the command line's source, device, dtype, seed and memory savers."""
+    import torch
+
+    from motionlib.models import load_model
+
+
+    return load_model(args.model, args.source, device=args.device, seed=args.weights_seed,
+                      dtype=getattr(torch, args.dtype) if args.dtype else None, vae_slicing=args.vae_slicing,
+                      vae_tiling=args.vae_tiling, cpu_offload=args.cpu_offload)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -233,6 +263,20 @@ def build_parser() -> argparse.ArgumentParser:
     _weights_seed_and_device(p)
     p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("twin", help="write a checkpoint twin: the real checkpoint's layout and configs with "
+                       "seeded random weights (load it with --source DIR)")
+    p.add_argument("family", help="modelscope, latte, cogvideox or cogvideox-5b")
+    p.add_argument("--out", required=True, help="folder to write (a diffusers checkpoint folder)")
+    p.add_argument("--scale", default="reduced", choices=["full", "reduced"],
+                   help="full: the published size; reduced (default): one layer/block per stage, every width kept")
+    p.add_argument("--dtype", choices=["float32", "float16", "bfloat16"],
+                   help="weights dtype (default: the dtype each published component is stored in)")
+    p.add_argument("--weights-seed", type=int, default=0, help="seed of the random weights")
+    p.add_argument("--hub-cache", help="also lay the twin out in this Hugging Face cache folder as a download "
+                   "of the family's hub id")
+    p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    p.set_defaults(func=cmd_twin)
 
     from motionlib.toyworld.commands import add_parser as add_toyworld
 

@@ -23,6 +23,7 @@ from motionlib import paths
 TINY = "tiny random"  # how tiny seeded random models and scorers describe themselves
 TINY_LABEL = f"{TINY.upper()} MODEL: pipeline check only, not a result of the paper's models"
 TOY_LABEL = "TOY WORLD: models trained on motionlib's procedural toy world, not the paper's models"
+TWIN_LABEL = "CHECKPOINT TWIN: the real checkpoint's layout with random weights, pipeline check only, not a result"
 PACKAGES = ("motionlib", "torch", "diffusers", "transformers", "peft", "open_clip_torch", "numpy",
             "pandas", "opencv-python-headless")
 
@@ -73,13 +74,15 @@ def record(models: Any = (), *, settings: dict | None = None, seed: int | None =
 
 
 def label(what: Any) -> str:
-    """The label outputs of ``what`` must carry: :data:`TINY_LABEL`, :data:`TOY_LABEL` or ``""``.
+    """The label outputs of ``what`` must carry: :data:`TINY_LABEL`, :data:`TWIN_LABEL`, :data:`TOY_LABEL` or ``""``.
 
     ``what``: a VideoModel, a provenance record, a ``describe()`` dict, or a list of them."""
     items = what if isinstance(what, (list, tuple)) else [what]
     flags = [m.describe() if hasattr(m, "describe") else dict(m) for m in items]
     if any(f.get("tiny_random_weights") for f in flags):
         return TINY_LABEL
+    if any(f.get("checkpoint_twin") for f in flags):
+        return TWIN_LABEL
     if any(f.get("toy_world") for f in flags):
         return TOY_LABEL
     return ""

@@ -115,6 +115,7 @@ class VideoModel:
     dtype: torch.dtype = torch.float32
     seed: int | None = None  # tiny models: the seed of their random weights
     toy_defaults: FamilyDefaults | None = None  # toy models: the world's frames, size, steps, guidance
+    twin: bool = False  # a checkpoint twin (motionlib.twins): the real layout with random weights
 
     def __post_init__(self):
         # Inference weights are frozen: only an attached motion adapter trains. (It also keeps the
@@ -149,6 +150,7 @@ class VideoModel:
             "source": self.source,
             "tiny_random_weights": self.is_tiny,
             "toy_world": self.is_toy,
+            "checkpoint_twin": self.twin,
             "weights_seed": self.seed,
             "dtype": str(self.dtype).removeprefix("torch."),
             "device": str(self.device),

@@ -24,7 +24,7 @@ import torch
 
 from motionlib import paths
 from motionlib.devices import resolve_device
-from motionlib.errors import UnknownFamilyError, UnknownSourceError, WeightsNotFoundError
+from motionlib.errors import ParameterError, UnknownFamilyError, UnknownSourceError, WeightsNotFoundError
 from motionlib.models import cogvideox, latte, modelscope
 from motionlib.models.base import FamilyDefaults, FamilySpec, VideoModel
 
@@ -49,6 +49,7 @@ FAMILIES: dict[str, Family] = {
 PAPER_FAMILIES = ("modelscope", "latte", "cogvideox")
 TOY_FAMILIES = ("modelscope", "latte", "cogvideox")  # families whose trained toy-world model ships in assets/toy
 TOY_RECORD = "toyworld.json"  # in a toy model's folder: its generation defaults and training record
+TWIN_RECORD = "twin.json"  # in a checkpoint twin's folder (motionlib.twins): random weights, the real layout
 
 
 def get_family(name: str) -> Family:
@@ -70,7 +71,7 @@ def family_scheduler(name: str):
     return cogvideox.scheduler(five_b=spec.name == "cogvideox-5b")
 
 
-def _pipeline_class(spec: FamilySpec):
+def pipeline_class(spec: FamilySpec):
     import diffusers
 
     return getattr(diffusers, spec.pipeline_class)
@@ -116,21 +117,26 @@ def load_model(
     fam = get_family(family)
     kind, where = parse_source(family, source)
     device = resolve_device(device)
+    if cpu_offload and device.type == "cpu":
+        raise ParameterError("--cpu-offload keeps components on the CPU and moves each to the GPU while it runs; "
+                             "with --device cpu everything is on the CPU already: drop --cpu-offload, or use "
+                             "--device cuda")
     if dtype is None:
         real = kind in ("hub", "path")
         dtype = torch.bfloat16 if (real and device.type == "cuda") else torch.float32
-    toy_defaults = None
+    toy_defaults, twin = None, False
 
     if kind == "tiny":
         components = fam.build_tiny(seed)
-        with _quiet_diffusers():
-            pipeline = _pipeline_class(fam.spec)(**components)
+        with quiet_diffusers():
+            pipeline = pipeline_class(fam.spec)(**components)
             pipeline.to(device) if dtype == torch.float32 else pipeline.to(device=device, dtype=dtype)
         label = "tiny"
     else:
         if kind == "toy" or (kind == "path" and (Path(where) / TOY_RECORD).is_file()):
             toy_defaults = _toy_defaults(fam.spec, Path(where))
         pipeline = _load_pipeline(fam.spec, "path" if kind == "toy" else kind, where, dtype)
+        twin = _is_twin(kind, where)
         label = {"hub": f"hub:{where}", "toy": "toy"}.get(kind, where)
         if cpu_offload:
             pipeline.enable_model_cpu_offload(device=device)
@@ -141,12 +147,30 @@ def load_model(
         if vae_tiling and hasattr(pipeline.vae, "enable_tiling"):
             pipeline.vae.enable_tiling()
         _use_ddim(pipeline)
+    model = model_from_pipeline(family, pipeline, label, device=device, dtype=dtype,
+                                seed=seed if kind == "tiny" else None, toy_defaults=toy_defaults)
+    model.twin = kind != "tiny" and twin
+    return model
 
+
+def _is_twin(kind: str, where: str) -> bool:
+    """Whether a folder (or a cached hub download) is a checkpoint twin: it holds ``twin.json``."""
+    if kind == "hub":
+        from huggingface_hub import try_to_load_from_cache
+
+        return isinstance(try_to_load_from_cache(where, TWIN_RECORD), str)
+    return (Path(where) / TWIN_RECORD).is_file()
+
+
+def model_from_pipeline(family: str, pipeline, source: str, *, device: torch.device, dtype: torch.dtype,
+                        seed: int | None = None, toy_defaults: FamilyDefaults | None = None) -> VideoModel:
+    """The family's :class:`VideoModel` over a diffusers pipeline already on ``device`` in ``dtype``."""
+    fam = get_family(family)
     return fam.model_class(
-        spec=fam.spec, source=label, denoiser=getattr(pipeline, fam.denoiser_key),
+        spec=fam.spec, source=source, denoiser=getattr(pipeline, fam.denoiser_key),
         vae=pipeline.vae, text_encoder=pipeline.text_encoder, tokenizer=pipeline.tokenizer,
         scheduler=pipeline.scheduler, pipeline=pipeline, device=device, dtype=dtype,
-        seed=seed if kind == "tiny" else None, toy_defaults=toy_defaults,
+        seed=seed, toy_defaults=toy_defaults,
     )
 
 
@@ -177,8 +201,8 @@ def _load_pipeline(spec: FamilySpec, kind: str, where: str, dtype: torch.dtype):
                 f"{folder} is not a diffusers checkpoint folder (no model_index.json) for {spec.title}; {how_to}"
             )
     try:
-        with _quiet_diffusers():
-            return _pipeline_class(spec).from_pretrained(where, dtype=dtype)
+        with quiet_diffusers():
+            return pipeline_class(spec).from_pretrained(where, dtype=dtype)
     except (OSError, ValueError, EnvironmentError) as err:
         reason = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
         raise WeightsNotFoundError(
@@ -188,7 +212,7 @@ def _load_pipeline(spec: FamilySpec, kind: str, where: str, dtype: torch.dtype):
 
 
 @contextmanager
-def _quiet_diffusers():
+def quiet_diffusers():
     """Hide diffusers' notice that TextToVideoSDPipeline is deprecated (we use only its parts) and the
     "Loading pipeline components" / "Loading weights" bars (a load takes seconds; errors still surface)."""
     from diffusers.utils import logging as dlogging

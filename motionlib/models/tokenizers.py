@@ -48,12 +48,21 @@ def _bytes_to_unicode() -> dict[int, str]:
 @lru_cache(maxsize=None)
 def clip_tokenizer():
     """A ``transformers.CLIPTokenizer`` (77 tokens) built from open_clip's bundled BPE merges."""
-    import open_clip
     from transformers import CLIPTokenizer
 
+    vocab_file, merges_file = clip_vocab_files()
+    return CLIPTokenizer(
+        vocab=str(vocab_file), merges=str(merges_file), model_max_length=CLIP_MAX_LENGTH
+    )
+
+
+def clip_vocab_files() -> tuple[Path, Path]:
+    """``vocab.json`` and ``merges.txt`` of CLIP's BPE (the files a CLIPTokenizer folder holds)."""
     out = _tokenizer_dir("clip-bpe-49408")
     vocab_file, merges_file = out / "vocab.json", out / "merges.txt"
     if not (vocab_file.exists() and merges_file.exists()):
+        import open_clip
+
         bpe = Path(open_clip.__file__).parent / "bpe_simple_vocab_16e6.txt.gz"
         lines = gzip.open(bpe, "rt", encoding="utf-8").read().split("\n")
         merges = [tuple(line.split()) for line in lines[1 : 49152 - 256 - 2 + 1]]
@@ -62,9 +71,7 @@ def clip_tokenizer():
         vocab += ["<|startoftext|>", "<|endoftext|>"]
         _atomic_write(vocab_file, json.dumps({tok: i for i, tok in enumerate(vocab)}))
         _atomic_write(merges_file, "#version: 0.2\n" + "\n".join(" ".join(m) for m in merges) + "\n")
-    return CLIPTokenizer(
-        vocab=str(vocab_file), merges=str(merges_file), model_max_length=CLIP_MAX_LENGTH
-    )
+    return vocab_file, merges_file
 
 
 @lru_cache(maxsize=None)
@@ -72,6 +79,15 @@ def t5_tokenizer():
     """A ``transformers.T5Tokenizer`` over a <=512-piece SentencePiece unigram model trained on captions."""
     import sentencepiece as spm
     from transformers import T5Tokenizer
+
+    processor = spm.SentencePieceProcessor(model_file=str(t5_model_file()))
+    pieces = [(processor.id_to_piece(i), processor.get_score(i)) for i in range(processor.get_piece_size())]
+    return T5Tokenizer(vocab=pieces, extra_ids=0)
+
+
+def t5_model_file() -> Path:
+    """The SentencePiece model file (a T5Tokenizer folder's ``spiece.model``), trained on first use."""
+    import sentencepiece as spm
 
     out = _tokenizer_dir(f"t5-spm-{T5_VOCAB_SIZE}")
     model_file = out / "spm.model"
@@ -90,9 +106,7 @@ def t5_tokenizer():
         )
         os.replace(f"{tmp_prefix}.model", model_file)
         Path(f"{tmp_prefix}.vocab").unlink(missing_ok=True)
-    processor = spm.SentencePieceProcessor(model_file=str(model_file))
-    pieces = [(processor.id_to_piece(i), processor.get_score(i)) for i in range(processor.get_piece_size())]
-    return T5Tokenizer(vocab=pieces, extra_ids=0)
+    return model_file
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -95,7 +95,7 @@ def build_model(settings: TrainSettings) -> VideoModel:
     """Untrained toy components of ``settings.family`` (seeded) behind the family's VideoModel."""
     import diffusers
 
-    from motionlib.models.loading import _quiet_diffusers, family_scheduler, get_family
+    from motionlib.models.loading import quiet_diffusers, family_scheduler, get_family
 
     fam = get_family(settings.family)
     with torch.random.fork_rng():
@@ -110,7 +110,7 @@ def build_model(settings: TrainSettings) -> VideoModel:
         denoiser = components.denoiser(settings.family)
     parts = {fam.denoiser_key: denoiser, "vae": vae, "text_encoder": text_encoder, "tokenizer": tokenizer,
              "scheduler": family_scheduler(settings.family)}  # the family's own schedule
-    with _quiet_diffusers():
+    with quiet_diffusers():
         pipeline = getattr(diffusers, fam.spec.pipeline_class)(**parts)
     return fam.model_class(spec=fam.spec, source="toy", denoiser=denoiser, vae=vae, text_encoder=text_encoder,
                            tokenizer=tokenizer, scheduler=pipeline.scheduler, pipeline=pipeline,
@@ -347,9 +347,9 @@ def train(settings: TrainSettings, out_dir: str | Path, *, progress: bool = True
 
 def save(model: VideoModel, out_dir: Path, record: dict) -> None:
     """Write the pipeline (float16 safetensors) and ``toyworld.json`` into ``out_dir``."""
-    from motionlib.models.loading import _quiet_diffusers
+    from motionlib.models.loading import quiet_diffusers
 
-    with _quiet_diffusers():
+    with quiet_diffusers():
         half = copy.deepcopy(model.pipeline).to(dtype=torch.float16)
         half.save_pretrained(out_dir, safe_serialization=True)
     (out_dir / TOY_RECORD).write_text(json.dumps(record, indent=1, default=str) + "\n")
