@@ -171,8 +171,8 @@ def _weights_seed_and_device(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N (default cpu)")
     p.add_argument("--dtype", choices=["float32", "float16", "bfloat16"],
                    help="weights dtype (default: float32 on CPU and for tiny/toy models, bfloat16 for real models on GPU)")
-    p.add_argument("--vae-slicing", action="store_true", help="decode a batch one clip at a time (real models)")
-    p.add_argument("--vae-tiling", action="store_true", help="encode/decode in spatial tiles (real models)")
+    p.add_argument("--vae-slicing", action="store_true", help="decode a batch one clip at a time")
+    p.add_argument("--vae-tiling", action="store_true", help="encode/decode in spatial tiles")
     p.add_argument("--cpu-offload", action="store_true",
                    help="keep each component on the CPU until it runs (real models; needs a GPU)")
 

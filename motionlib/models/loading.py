@@ -109,7 +109,7 @@ def load_model(
     vae_tiling: bool = False,
     cpu_offload: bool = False,
 ) -> VideoModel:
-    """Load one family. ``seed`` sets tiny weights; the memory savers apply to real models.
+    """Load one family. ``seed`` sets tiny weights; ``cpu_offload`` applies to real (hub/folder) models.
 
     ``dtype`` defaults to float32 for tiny and toy models and on CPU, bfloat16 for real models on GPU.
     ``cpu_offload`` moves each component to the GPU only while it runs (diffusers' model offload).
@@ -142,15 +142,13 @@ def load_model(
             pipeline.enable_model_cpu_offload(device=device)
         else:
             pipeline.to(device)
-        if vae_slicing and hasattr(pipeline.vae, "enable_slicing"):
-            pipeline.vae.enable_slicing()
-        if vae_tiling and hasattr(pipeline.vae, "enable_tiling"):
-            pipeline.vae.enable_tiling()
         _use_ddim(pipeline)
-    model = model_from_pipeline(family, pipeline, label, device=device, dtype=dtype,
-                                seed=seed if kind == "tiny" else None, toy_defaults=toy_defaults)
-    model.twin = kind != "tiny" and twin
-    return model
+    if vae_slicing:
+        pipeline.vae.enable_slicing()
+    if vae_tiling:
+        pipeline.vae.enable_tiling()
+    return model_from_pipeline(family, pipeline, label, device=device, dtype=dtype, twin=twin,
+                               seed=seed if kind == "tiny" else None, toy_defaults=toy_defaults)
 
 
 def _is_twin(kind: str, where: str) -> bool:
@@ -163,14 +161,15 @@ def _is_twin(kind: str, where: str) -> bool:
 
 
 def model_from_pipeline(family: str, pipeline, source: str, *, device: torch.device, dtype: torch.dtype,
-                        seed: int | None = None, toy_defaults: FamilyDefaults | None = None) -> VideoModel:
+                        seed: int | None = None, toy_defaults: FamilyDefaults | None = None,
+                        twin: bool = False) -> VideoModel:
     """The family's :class:`VideoModel` over a diffusers pipeline already on ``device`` in ``dtype``."""
     fam = get_family(family)
     return fam.model_class(
         spec=fam.spec, source=source, denoiser=getattr(pipeline, fam.denoiser_key),
         vae=pipeline.vae, text_encoder=pipeline.text_encoder, tokenizer=pipeline.tokenizer,
         scheduler=pipeline.scheduler, pipeline=pipeline, device=device, dtype=dtype,
-        seed=seed, toy_defaults=toy_defaults,
+        seed=seed, toy_defaults=toy_defaults, twin=twin,
     )
 
 

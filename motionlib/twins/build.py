@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 
 from motionlib.errors import ParameterError
-from motionlib.models.loading import TWIN_RECORD
+from motionlib.models.loading import TWIN_RECORD, quiet_diffusers
 from motionlib.twins.published import CHECKPOINTS, Checkpoint, Component
 
 SCALES = ("full", "reduced")
@@ -59,7 +59,8 @@ def instantiate(comp: Component, config: dict):
     if comp.library == "diffusers":
         import diffusers
 
-        return getattr(diffusers, comp.class_name).from_config(config)
+        with quiet_diffusers():  # ModelScope's config keeps keys today's UNet3D ignores (e.g. use_linear_projection)
+            return getattr(diffusers, comp.class_name).from_config(config)
     import transformers
 
     kwargs = {k: v for k, v in config.items() if k not in ("model_type", "architectures", "torch_dtype")}
@@ -115,12 +116,13 @@ def write_twin(family: str, out: str | Path, *, scale: str = "reduced", dtype: s
         if progress:
             progress(f"{name}: {comp.class_name} ({scale})")
         module = build_component(comp, scale, dtype=twin_dtype(comp, dtype), seed=seed + i)
-        module.save_pretrained(tmp / name, safe_serialization=True, max_shard_size=comp.shard_size)
+        with quiet_diffusers():  # (no "Writing model shards" bars)
+            module.save_pretrained(tmp / name, safe_serialization=True, max_shard_size=comp.shard_size)
         del module
         config = component_config(comp, scale)
-        if comp.library == "transformers":
-            config["torch_dtype"] = str(twin_dtype(comp, dtype)).removeprefix("torch.")
-        else:
+        if comp.library == "transformers" and dtype:  # else the published value (Latte-1's says float16 over fp32)
+            config["torch_dtype"] = dtype
+        elif comp.library == "diffusers":
             config["_diffusers_version"] = ckpt.diffusers_version
         _write_json(tmp / name / "config.json", config)  # the published keys, not this library's defaults
     _write_tokenizer(ckpt, tmp / "tokenizer")
@@ -185,6 +187,4 @@ def twin_model(family: str, scale: str = "full", *, device: str | torch.device =
             tokenizer.model_max_length = ckpt.tokenizer_config["model_max_length"]
         pipeline = pipeline_class(fam.spec)(**parts, tokenizer=tokenizer, scheduler=scheduler)
     _use_ddim(pipeline)
-    model = model_from_pipeline(family, pipeline, f"twin:{scale}", device=device, dtype=dtype)
-    model.twin = True
-    return model
+    return model_from_pipeline(family, pipeline, f"twin:{scale}", device=device, dtype=dtype, twin=True)

@@ -211,6 +211,8 @@ def _cogvideox(five_b: bool) -> Checkpoint:
             "vae": Component("diffusers", "AutoencoderKLCogVideoX", vae, "float32", ("layers_per_block",), *sizes["vae"]),
             "text_encoder": _t5_xxl_encoder(dtype, *sizes["text_encoder"], config_dtype=dtype),
         },
+        # The hub's tokenizer_config.json was not read; diffusers' convert script saves google/t5-v1_1-xxl's
+        # tokenizer with model_max_length=226 (the transformer's max_text_seq_length).
         tokenizer_class="T5Tokenizer", tokenizer_config=_t5_tokenizer_config(226),
         scheduler_class="CogVideoXDDIMScheduler",
         scheduler_config={
