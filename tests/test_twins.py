@@ -226,6 +226,21 @@ def test_full_scale_parameter_counts_match_the_published_weight_files(family):
     assert sum(p.numel() for p in smaller.parameters()) < facts.published_range(family, name)[0]
 
 
+@pytest.mark.parametrize("family", FAMILIES)
+def test_full_scale_weights_shard_into_the_published_number_of_files(family):
+    """diffusers saves at 10 GB per file, transformers at 5 GB: with those limits the full twins split
+    into as many files as the published folders hold (Latte-1's fp32 T5: 4; CogVideoX's T5: 2; the
+    CogVideoX-5b transformer: 2; the rest: 1)."""
+    from huggingface_hub import split_torch_state_dict_into_shards
+
+    from motionlib.twins.build import DTYPES
+
+    for name, comp in CHECKPOINTS[family].components.items():
+        state = facts.meta_component(family, name).to(DTYPES[comp.dtype]).state_dict()
+        split = split_torch_state_dict_into_shards(state, max_shard_size=comp.shard_size)
+        assert len(split.filename_to_tensors) == comp.shards, name
+
+
 # Architecture facts, counted from each model's design (not from our code): ModelScope has one
 # TransformerTemporalModel at transformer_in and one per spatial transformer (3 down levels x 2 + mid + 3
 # up levels x 3 = 16), each with two self-attentions over frames (transformer_in works at 8 heads x 64 = 512

@@ -32,6 +32,7 @@ class Component:
     published_bytes: int = 0  # total size of the published weight files in `dtype` (all shards)
     bytes_rounding: int = 0  # 0: exact sizes (LFS pointers); else the hub's display rounding, summed over files
     shard_size: str = "10GB"  # max_shard_size the component was saved with (diffusers 10GB, transformers 5GB)
+    shards: int = 1  # number of published weight files (model-0000N-of-0000M.safetensors)
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,8 @@ SOURCES = {
 }
 
 
-def _t5_xxl_encoder(dtype: str, published_bytes: int, rounding: int = 0, config_dtype: str = "float16") -> Component:
+def _t5_xxl_encoder(dtype: str, published_bytes: int, rounding: int = 0, config_dtype: str = "float16",
+                    shards: int = 2) -> Component:
     """google/t5-v1_1-xxl's encoder, as Latte-1 and CogVideoX ship it in ``text_encoder/`` (5 GB shards)."""
     return Component("transformers", "T5EncoderModel", {
         "architectures": ["T5EncoderModel"], "classifier_dropout": 0.0, "d_ff": 10240, "d_kv": 64,
@@ -85,7 +87,7 @@ def _t5_xxl_encoder(dtype: str, published_bytes: int, rounding: int = 0, config_
         "num_decoder_layers": 24, "num_heads": 64, "num_layers": 24, "output_past": True, "pad_token_id": 0,
         "relative_attention_max_distance": 128, "relative_attention_num_buckets": 32,
         "tie_word_embeddings": False, "torch_dtype": config_dtype, "use_cache": True, "vocab_size": T5_VOCAB,
-    }, dtype, ("num_layers", "num_decoder_layers"), published_bytes, rounding, shard_size="5GB")
+    }, dtype, ("num_layers", "num_decoder_layers"), published_bytes, rounding, shard_size="5GB", shards=shards)
 
 
 def _t5_tokenizer_config(max_length: int) -> dict:
@@ -162,7 +164,7 @@ LATTE = Checkpoint(
         }, "float32", ("num_layers",), published_bytes=4_230 * MB, bytes_rounding=5 * MB),  # "4.23 GB"
         "vae": _sd_vae(335 * MB, rounding=MB // 2),  # "335 MB"
         # 4 shards "4.99 GB", "5 GB", "4.87 GB", "4.19 GB": fp32 weights (the config says float16)
-        "text_encoder": _t5_xxl_encoder("float32", 19_050 * MB, rounding=4 * 5 * MB),
+        "text_encoder": _t5_xxl_encoder("float32", 19_050 * MB, rounding=4 * 5 * MB, shards=4),
     },
     tokenizer_class="T5Tokenizer",
     tokenizer_config=_t5_tokenizer_config(120),  # unverified: 120 is the pipeline's max_length (not read from the file)
@@ -207,7 +209,7 @@ def _cogvideox(five_b: bool) -> Checkpoint:
         pipeline_class="CogVideoXPipeline", diffusers_version="0.31.0.dev0" if five_b else "0.30.0.dev0",
         components={
             "transformer": Component("diffusers", "CogVideoXTransformer3DModel", transformer, dtype, ("num_layers",),
-                                     *sizes["transformer"]),
+                                     *sizes["transformer"], shards=2 if five_b else 1),
             "vae": Component("diffusers", "AutoencoderKLCogVideoX", vae, "float32", ("layers_per_block",), *sizes["vae"]),
             "text_encoder": _t5_xxl_encoder(dtype, *sizes["text_encoder"], config_dtype=dtype),
         },
