@@ -183,7 +183,6 @@ def _load(args):
 
     from motionlib.models import load_model
 
-
     return load_model(args.model, args.source, device=args.device, seed=args.weights_seed,
                       dtype=getattr(torch, args.dtype) if args.dtype else None, vae_slicing=args.vae_slicing,
                       vae_tiling=args.vae_tiling, cpu_offload=args.cpu_offload)

@@ -102,6 +102,23 @@ def test_write_twin_refuses_to_overwrite_and_checks_its_arguments(tmp_path):
     assert (tmp_path / "t" / "keep.txt").read_text() == "x" and not (tmp_path / "u").exists()
 
 
+def test_an_interrupted_twin_leaves_nothing_behind(tmp_path, monkeypatch):
+    from motionlib.twins import build
+
+    real, calls = build.build_component, []
+
+    def stop_at_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(build, "build_component", stop_at_second)
+    with pytest.raises(KeyboardInterrupt):
+        write_twin("cogvideox", tmp_path / "twin")
+    assert len(calls) == 2 and list(tmp_path.iterdir()) == []
+
+
 # ----------------------------------------------------------------------------- the pipeline on a twin
 def test_sample_invert_sweep_customize_generate_on_a_twin(twin, tmp_path):
     family, folder = twin

@@ -102,6 +102,7 @@ def write_twin(family: str, out: str | Path, *, scale: str = "reduced", dtype: s
     Components are built, saved and freed one at a time, so the peak memory is the largest component
     (the full-scale CogVideoX-5b transformer: 11 GB in bfloat16). A folder is written under a
     temporary name and renamed when complete: an interrupted run leaves no half twin behind.
+    ``progress(text)`` is told which component is being built.
     """
     ckpt = get_checkpoint(family)
     component_config(next(iter(ckpt.components.values())), scale)  # checks scale
@@ -111,6 +112,18 @@ def write_twin(family: str, out: str | Path, *, scale: str = "reduced", dtype: s
     tmp = out.with_name(out.name + f".partial-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
+    try:
+        _write_folder(ckpt, tmp, scale, dtype, seed, progress)
+    except BaseException:  # interrupted or failed: no half twin is left, under either name
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if out.exists():
+        shutil.rmtree(out)
+    os.replace(tmp, out)
+    return out
+
+
+def _write_folder(ckpt: Checkpoint, tmp: Path, scale: str, dtype: str | None, seed: int, progress) -> None:
     _write_json(tmp / "model_index.json", ckpt.model_index())
     for i, (name, comp) in enumerate(ckpt.components.items()):
         if progress:
@@ -133,10 +146,6 @@ def write_twin(family: str, out: str | Path, *, scale: str = "reduced", dtype: s
         "dtype": {name: str(twin_dtype(c, dtype)).removeprefix("torch.") for name, c in ckpt.components.items()},
         "note": "a motionlib checkpoint twin: the published layout and configs with seeded random weights",
     })
-    if out.exists():
-        shutil.rmtree(out)
-    os.replace(tmp, out)
-    return out
 
 
 def _write_tokenizer(ckpt: Checkpoint, folder: Path) -> None:
