@@ -71,20 +71,16 @@ def instantiate(comp: Component, config: dict):
 def build_component(comp: Component, scale: str, *, dtype: torch.dtype, seed: int,
                     device: str | torch.device = "cpu") -> torch.nn.Module:
     """One component with seeded random weights, allocated directly in ``dtype`` on ``device``."""
+    from motionlib.models.tiny import seeded
+
     config = component_config(comp, scale)
     previous = torch.get_default_dtype()
     torch.set_default_dtype(dtype)
     try:
-        with torch.random.fork_rng(devices=[]), torch.device(device):
-            torch.manual_seed(seed)
-            module = instantiate(comp, config)
-            with torch.no_grad():
-                for param in module.parameters():
-                    if param.ndim >= 2 and not param.any():
-                        param.normal_(0.0, 0.02)
+        with torch.device(device):
+            return seeded(seed, lambda: instantiate(comp, config))  # (all-zero matrices redrawn, as for tiny models)
     finally:
         torch.set_default_dtype(previous)
-    return module.eval()
 
 
 def twin_dtype(comp: Component, dtype: str | None) -> torch.dtype:
