@@ -188,16 +188,39 @@ def settings_record(settings: SweepSettings, model: VideoModel) -> dict:
 
 def run_videos(model: VideoModel, items, scorer, *, edit_kind: str = "object",
                settings: SweepSettings = SweepSettings(), cache: bool = True,
-               progress: bool = True) -> tuple[pd.DataFrame, list[dict]]:
+               progress: bool = True, executor: str = "serial", address: str | None = None,
+               num_gpus: float = 0) -> tuple[pd.DataFrame, list[dict]]:
     """:func:`run_sweep` over dataset ``items`` (``VideoItem``) with their ``edit_kind`` captions.
 
     Returns all rows and each video's evaluation counts. Each finished video stays cached, so a
-    stopped run over many videos resumes at the video (and window) where it stopped.
+    stopped run over many videos resumes at the video (and window) where it stopped. ``executor="ray"``
+    runs one task per video (:mod:`motionlib.executors`); the rows are the same as a serial run's.
     """
-    rows, counts = [], []
-    for item in tqdm(items, desc=f"{model.family} videos", disable=not progress):
-        result = run_sweep(model, item.path, item.caption, item.edit(edit_kind), scorer, name=item.name,
-                           edit_kind=edit_kind, settings=settings, cache=cache, progress=progress)
-        rows.append(result.rows)
-        counts.append({"video": item.name, **result.counts})
-    return pd.concat(rows, ignore_index=True), counts
+    from motionlib.executors import Unit, run_units
+    from motionlib.models.loading import model_spec
+
+    if executor == "serial":
+        results = [sweep_unit(None, scorer, item, edit_kind, settings, cache, progress, model=model)
+                   for item in tqdm(items, desc=f"{model.family} videos", disable=not progress)]
+    else:
+        if not cache:
+            raise ParameterError("the ray executor hands results back through the cache: keep cache=True")
+        spec = model_spec(model)
+        units = [Unit(item.name, sweep_unit, dict(spec=spec, scorer=scorer, item=item, edit_kind=edit_kind,
+                                                  settings=settings, cache=True, progress=False))
+                 for item in items]
+        results = run_units(units, executor, address=address, num_gpus=num_gpus, progress=progress,
+                            desc=f"{model.family} videos")
+    rows = [r for r, _ in results]
+    return pd.concat(rows, ignore_index=True), [c for _, c in results]
+
+
+def sweep_unit(spec: dict | None, scorer, item, edit_kind: str, settings: SweepSettings, cache: bool = True,
+               progress: bool = False, model: VideoModel | None = None) -> tuple[pd.DataFrame, dict]:
+    """One unit of Fig. 1-2: the sweep of one video (``model``, or loaded once per process from ``spec``)."""
+    from motionlib.models.loading import load_model_once
+
+    model = model if model is not None else load_model_once(**spec)
+    result = run_sweep(model, item.path, item.caption, item.edit(edit_kind), scorer, name=item.name,
+                       edit_kind=edit_kind, settings=settings, cache=cache, progress=progress)
+    return result.rows, {"video": item.name, **result.counts}

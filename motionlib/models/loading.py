@@ -17,6 +17,7 @@ A requested real model never falls back to a tiny one: missing weights raise
 from __future__ import annotations
 
 from contextlib import contextmanager
+from functools import lru_cache
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -149,6 +150,21 @@ def load_model(
         pipeline.vae.enable_tiling()
     return model_from_pipeline(family, pipeline, label, device=device, dtype=dtype, twin=twin,
                                seed=seed if kind == "tiny" else None, toy_defaults=toy_defaults)
+
+
+def model_spec(model: VideoModel) -> dict:
+    """The ``load_model`` arguments that load ``model`` again (in another process: a Ray worker)."""
+    if model.source.startswith("twin:"):
+        raise ParameterError("an in-memory twin (twins.build.twin_model) cannot be loaded again elsewhere: "
+                             "write it with `motionlib twin` and load it with --source DIR")
+    return {"family": model.family, "source": model.source, "device": str(model.device),
+            "dtype": str(model.dtype).removeprefix("torch."), "seed": model.seed or 0}
+
+
+@lru_cache(maxsize=2)
+def load_model_once(family: str, source: str, device: str, dtype: str, seed: int) -> VideoModel:
+    """:func:`load_model` from a :func:`model_spec`, kept for the life of the process (one per worker)."""
+    return load_model(family, source, device=device, dtype=getattr(torch, dtype), seed=seed)
 
 
 def _is_twin(kind: str, where: str) -> bool:

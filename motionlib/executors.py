@@ -1,0 +1,119 @@
+"""Where units of work run: ``serial`` (this process, the default) or ``ray`` (tasks on a Ray cluster).
+
+A unit is one module-level function call (:class:`Unit`): a Fig. 1-2 sweep of one video, a Tab. 1-4
+customization of one video and method. Units write their results into the content-addressed cache
+(:mod:`motionlib.cache`, atomically), so a finished unit is never recomputed and a half-finished one
+resumes; tables are read back from the cache in unit order, so they are the same whichever executor
+made them.
+
+``ray``: one task per unit, with ``num_cpus`` / ``num_gpus`` each and ``max_retries`` for workers that
+die; ``address=None`` or ``"local"`` starts a local cluster for the run, ``"auto"`` or ``HOST:PORT``
+joins a running one (``ray start --head`` / a cluster launcher / SLURM). Workers on other machines
+must see the same cache folder (``MOTIONLIB_CACHE`` on shared storage): every task checks a token the
+driver wrote there and fails with :class:`CacheNotSharedError` rather than recompute silently.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from motionlib import paths
+from motionlib.errors import MotionlibError, ParameterError
+
+EXECUTORS = ("serial", "ray")
+
+
+class CacheNotSharedError(MotionlibError):
+    """A worker does not see the driver's cache folder."""
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One call ``fn(**kwargs)``; ``fn`` is a module-level function (workers import it by name)."""
+
+    name: str
+    fn: Callable[..., Any]
+    kwargs: dict = field(default_factory=dict)
+
+
+def check_executor(executor: str) -> str:
+    if executor not in EXECUTORS:
+        raise ParameterError(f"--executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+    if executor == "ray":
+        _import_ray()
+    return executor
+
+
+def _import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise ParameterError("the ray executor needs Ray: install the extra with `pip install -e .[ray]` "
+                             "(or `.venv/bin/pip install -r requirements/ray.lock`), or use --executor serial") from None
+    return ray
+
+
+def run_units(units: Sequence[Unit], executor: str = "serial", *, address: str | None = None,
+              num_cpus: float = 1, num_gpus: float = 0, max_retries: int = 3, progress: bool = True,
+              desc: str = "units") -> list[Any]:
+    """Run every unit; returns their results in unit order (whatever order they finished in)."""
+    check_executor(executor)
+    if executor == "serial":
+        return [u.fn(**u.kwargs) for u in tqdm(units, desc=desc, disable=not progress)]
+    ray = _import_ray()
+    started = not ray.is_initialized()
+    if started:
+        ray.init(address=None if address in (None, "local") else address, include_dashboard=False,
+                 log_to_driver=False, configure_logging=False,
+                 runtime_env={"env_vars": {"OMP_NUM_THREADS": str(max(1, int(num_cpus))),
+                                           "MOTIONLIB_CACHE": str(paths.cache_dir())}})
+    token = _write_token()
+    try:
+        task = ray.remote(num_cpus=num_cpus, num_gpus=num_gpus, max_retries=max_retries)(_run_unit)
+        refs = {task.remote(u.fn, u.kwargs, str(token)): i for i, u in enumerate(units)}
+        results: list[Any] = [None] * len(units)
+        pending = list(refs)
+        with tqdm(total=len(units), desc=f"{desc} (ray)", disable=not progress) as bar:
+            while pending:
+                done, pending = ray.wait(pending, num_returns=1)
+                try:
+                    results[refs[done[0]]] = ray.get(done[0])
+                except ray.exceptions.RayTaskError as err:
+                    cause = err.as_instanceof_cause()
+                    if isinstance(cause, MotionlibError):
+                        raise type(cause)(str(cause).splitlines()[-1]) from None
+                    raise
+                bar.update()
+        return results
+    finally:
+        token.unlink(missing_ok=True)
+        if started:
+            ray.shutdown()
+
+
+def _write_token() -> Path:
+    folder = paths.cache_dir() / "executor"
+    folder.mkdir(parents=True, exist_ok=True)
+    token = folder / f"{uuid.uuid4().hex}.token"
+    token.write_text(socket.gethostname())
+    return token
+
+
+def _run_unit(fn, kwargs: dict, token: str):
+    """In a worker: check that the driver's cache is visible here, then run the unit."""
+    if not Path(token).is_file():
+        raise CacheNotSharedError(
+            f"worker on {socket.gethostname()} cannot see the driver's cache ({Path(token).parent.parent}): "
+            "put MOTIONLIB_CACHE on storage that every machine of the cluster mounts at the same path")
+    import torch
+
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    return fn(**kwargs)
