@@ -51,3 +51,93 @@ def test_run_units_keeps_unit_order_and_the_serial_path_needs_no_ray():
 
     units = [Unit(str(i), _double, {"x": i}) for i in range(5)]
     assert run_units(units, "serial", progress=False) == [0, 2, 4, 6, 8]
+
+
+def _flaky(x: int, marker: str) -> int:
+    """Unit 2 kills its worker process the first time it runs; every run is logged."""
+    import os
+    from pathlib import Path
+
+    log = Path(f"{marker}.{x}.runs")
+    log.write_text((log.read_text() if log.exists() else "") + "x")
+    if x == 2 and not Path(marker).exists():
+        Path(marker).write_text("killed")
+        os._exit(1)  # the worker dies mid-run, as a lost machine would
+    return 2 * x
+
+
+def test_a_killed_worker_is_retried_and_nothing_finished_reruns(tmp_path):
+    import sys
+
+    from motionlib.executors import Unit
+
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    marker = str(tmp_path / "marker")
+    units = [Unit(str(i), _flaky, {"x": i, "marker": marker}) for i in range(5)]
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        assert run_units(units, "ray", progress=False) == [0, 2, 4, 6, 8]
+    finally:
+        ray.shutdown()
+    runs = {i: (tmp_path / f"marker.{i}.runs").read_text() for i in range(5)}
+    assert runs == {0: "x", 1: "x", 2: "xx", 3: "x", 4: "x"}
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_two_node_loopback_cluster_gives_the_serial_result(tmp_path, monkeypatch):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    ray_bin = str(Path(sys.executable).with_name("ray"))
+    port = _free_port()
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MOTIONLIB_CACHE": str(tmp_path / "ray"),
+           "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}  # (a loopback test cluster: no token)
+    common = ["--block", "--num-cpus=1", "--include-dashboard=false", "--disable-usage-stats"]
+    head = subprocess.Popen([ray_bin, "start", "--head", f"--port={port}", "--node-ip-address=127.0.0.1", *common],
+                            env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    nodes = [head]
+    try:
+        time.sleep(8)
+        nodes.append(subprocess.Popen([ray_bin, "start", f"--address=127.0.0.1:{port}",
+                                       "--node-ip-address=127.0.0.1", *common[:2], "--disable-usage-stats"],
+                                      env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL))
+        time.sleep(6)
+        ray.init(address=f"127.0.0.1:{port}", log_to_driver=False)
+        try:
+            assert sum(n["Alive"] for n in ray.nodes()) == 2  # a head and a worker node
+        finally:
+            ray.shutdown()
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            serial, _ = _sweep("serial", tmp_path / "serial", monkeypatch)
+            monkeypatch.setenv("MOTIONLIB_CACHE", str(tmp_path / "ray"))
+            model = load_model("cogvideox", "tiny")
+            parallel, _ = run_videos(model, bundled_dataset(), tiny_clip_scorer(), settings=SETTINGS,
+                                     executor="ray", address=f"127.0.0.1:{port}", progress=False)
+        finally:
+            torch.set_num_threads(threads)
+        assert parallel.to_csv(index=False) == serial.to_csv(index=False)
+    finally:
+        for proc in reversed(nodes):  # every process the test started, by its process group
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for proc in nodes:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
