@@ -39,8 +39,8 @@ $(RUNTIME): requirements/runtime.lock pyproject.toml
 	$(BIN)/python -c 'from motionlib.reproduce import ensure_kernelspec; ensure_kernelspec()'
 	@touch $@
 
-$(TESTS): $(RUNTIME) requirements/test.lock
-	$(BIN)/python -m pip install -q -r requirements/test.lock
+$(TESTS): $(RUNTIME) requirements/test.lock requirements/ray.lock
+	$(BIN)/python -m pip install -q -r requirements/test.lock -r requirements/ray.lock
 	@touch $@
 
 $(LAB): $(RUNTIME) requirements/lab.lock

@@ -63,15 +63,17 @@ def cmd_sample(args) -> int:
 def cmd_sweep(args) -> int:
     from motionlib import provenance
     from motionlib.metrics import clip_scorer
-    from motionlib.sweep import SweepSettings, run_sweep, settings_record
+    from motionlib.sweep import run_sweep, settings_record
 
     out = Path(args.out)
+    if args.videos:
+        return _sweep_videos(args, out)
+    if not (args.video and args.caption and args.edit):
+        raise ParameterError("give --video, --caption and --edit for one video, or --videos NAME ... (bundled, "
+                             "toy or TGVE names, with their dataset captions) for many")
     model = _load(args)
     scorer = clip_scorer(args.clip, model, device=args.device)
-    settings = SweepSettings(num_steps=args.steps, grid=args.grid, guidance_scale=args.guidance,
-                             inversion_guidance=args.inversion_guidance, num_frames=args.frames,
-                             frame_sampling=_frame_sampling(args.frame_sampling),
-                             fixed_point_iters=args.fixed_point_iters)
+    settings = _sweep_settings(args)
     result = run_sweep(model, args.video, args.caption, args.edit, scorer, settings=settings,
                        edit_kind=args.edit_kind)
     rec = provenance.record(model, settings={**settings_record(settings, model), "clip": scorer.describe(),
@@ -83,6 +85,42 @@ def cmd_sweep(args) -> int:
     print(f"wrote {path} ({len(result.rows) - 1} windows and the no-edit reference; denoiser evaluations "
           f"{c['evaluations']} this run, {c['shared_formula']} shared vs {c['naive']} naive; "
           f"{c['windows_from_cache']} of {c['windows']} from cache){_note(model)}")
+    return 0
+
+
+def _sweep_settings(args):
+    from motionlib.sweep import SweepSettings
+
+    return SweepSettings(num_steps=args.steps, grid=args.grid, guidance_scale=args.guidance,
+                         inversion_guidance=args.inversion_guidance, num_frames=args.frames,
+                         frame_sampling=_frame_sampling(args.frame_sampling),
+                         fixed_point_iters=args.fixed_point_iters)
+
+
+def _sweep_videos(args, out: Path) -> int:
+    """``motionlib sweep --videos ...``: one sweep unit per video, on the chosen executor; one CSV."""
+    from motionlib import provenance
+    from motionlib.data.datasets import select_videos
+    from motionlib.executors import check_executor
+    from motionlib.metrics import clip_scorer
+    from motionlib.sweep import run_videos, settings_record
+
+    check_executor(args.executor)
+    one = args.videos[0] if len(args.videos) == 1 else None
+    names = one if one and (one in ("bundled", "all") or one.partition(":")[0] in ("toy", "zigzag")) else args.videos
+    items = select_videos(names, tgve_root=args.tgve_root)
+    model = _load(args)
+    scorer = clip_scorer(args.clip, model, device=args.device)
+    settings = _sweep_settings(args)
+    rows, counts = run_videos(model, items, scorer, edit_kind=args.edit_kind, settings=settings,
+                              executor=args.executor, address=args.address, num_gpus=args.num_gpus)
+    rec = provenance.record(model, settings={**settings_record(settings, model), "clip": scorer.describe(),
+                                             "videos": [i.name for i in items], "edit_kind": args.edit_kind,
+                                             "executor": args.executor, "counts": counts},
+                            seed=args.weights_seed, what="motionlib sweep: prompt-window resampling, many videos")
+    path = provenance.save_table(rows, out / "sweep.csv", rec)
+    print(f"wrote {path} ({len(items)} videos x {len(rows) // max(1, len(items))} rows, executor "
+          f"{args.executor}){_note(model)}")
     return 0
 
 
@@ -209,9 +247,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sweep", help="Fig. 2 prompt-window sweep for one video (writes DIR/sweep.csv)")
     _model_args(p)
-    p.add_argument("--video", required=True, help="an mp4, gif or folder of frames")
-    p.add_argument("--caption", required=True, help="the video's caption c (used for inversion)")
-    p.add_argument("--edit", required=True, help="the edited caption c'")
+    p.add_argument("--video", help="an mp4, gif or folder of frames")
+    p.add_argument("--caption", help="the video's caption c (used for inversion)")
+    p.add_argument("--edit", help="the edited caption c'")
+    p.add_argument("--videos", nargs="+", metavar="NAME",
+                   help="instead of --video: bundled, toy[:N], TGVE names or all (with --tgve-root), each with its "
+                   "dataset caption and --edit-kind caption; one CSV for all")
+    p.add_argument("--tgve-root", help="a LOVEU-TGVE-2023 folder for --videos (default $MOTIONLIB_TGVE)")
+    p.add_argument("--executor", default="serial", choices=["serial", "ray"],
+                   help="where the per-video sweeps run (default serial; ray: one task each, pip install -e .[ray])")
+    p.add_argument("--address", help="ray: join this cluster (auto, HOST:PORT); default: start a local one")
+    p.add_argument("--num-gpus", type=float, default=0, help="ray: GPUs per task (default 0)")
     p.add_argument("--edit-kind", default="object", help="label for the rows (default object)")
     p.add_argument("--grid", type=int, default=100, help="window grid interval (100: 55 windows)")
     p.add_argument("--steps", type=int, help="sampling steps (default: the family's)")

@@ -71,7 +71,7 @@ def run_units(units: Sequence[Unit], executor: str = "serial", *, address: str |
     ray = _import_ray()
     started = not ray.is_initialized()
     if started:
-        ray.init(address=None if address in (None, "local") else address, include_dashboard=False,
+        ray.init(address="local" if address in (None, "local") else address, include_dashboard=False,
                  log_to_driver=False, configure_logging=False,
                  runtime_env={"env_vars": {"OMP_NUM_THREADS": str(max(1, int(num_cpus))),
                                            "MOTIONLIB_CACHE": str(paths.cache_dir())}})
