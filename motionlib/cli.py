@@ -93,6 +93,7 @@ def _sweep_settings(args):
 
     return SweepSettings(num_steps=args.steps, grid=args.grid, guidance_scale=args.guidance,
                          inversion_guidance=args.inversion_guidance, num_frames=args.frames,
+                         height=args.height, width=args.width,
                          frame_sampling=_frame_sampling(args.frame_sampling),
                          fixed_point_iters=args.fixed_point_iters)
 
@@ -257,11 +258,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--executor", default="serial", choices=["serial", "ray"],
                    help="where the per-video sweeps run (default serial; ray: one task each, pip install -e .[ray])")
     p.add_argument("--address", help="ray: join this cluster (auto, HOST:PORT); default: start a local one")
-    p.add_argument("--num-gpus", type=float, default=0, help="ray: GPUs per task (default 0)")
+    p.add_argument("--num-gpus", type=float, help="ray: GPUs per task (default: 1 with --device cuda, else 0; "
+                   "0.5 puts two tasks on a GPU)")
     p.add_argument("--edit-kind", default="object", help="label for the rows (default object)")
     p.add_argument("--grid", type=int, default=100, help="window grid interval (100: 55 windows)")
     p.add_argument("--steps", type=int, help="sampling steps (default: the family's)")
     p.add_argument("--frames", type=int, help="frames (default: the family's)")
+    p.add_argument("--height", type=int, help="height in pixels (default: the family's)")
+    p.add_argument("--width", type=int, help="width in pixels (default: the family's)")
     p.add_argument("--guidance", type=float, help="CFG while resampling (default: the family's)")
     p.add_argument("--inversion-guidance", type=float, default=1.0,
                    help="CFG while inverting (default 1: c only, no guidance, as the paper inverts)")

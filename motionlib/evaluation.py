@@ -127,36 +127,87 @@ def evaluate(
     cache: bool = True,
     keep_videos: bool = False,
     progress: bool = True,
+    executor: str = "serial",
+    address: str | None = None,
+    num_gpus: float | None = None,
 ) -> EvalResult:
     """Evaluate ``methods`` on dataset ``items`` (:class:`~motionlib.data.VideoItem`); see the module doc.
 
     ``clip``: a :class:`~motionlib.metrics.ClipScorer` (text alignment, temporal consistency);
     ``pick``: a :class:`~motionlib.metrics.PickScorer` or ``None`` (PickScore left as NaN).
     ``model`` must carry no adapter; each method's adapter is attached and removed again.
+    One unit of work per (video, adapter): methods whose settings resolve alike share it.
+    ``executor="ray"`` runs the units as Ray tasks (:mod:`motionlib.executors`; ``address`` joins a
+    cluster, ``num_gpus`` per task defaults to 1 for a model on a GPU); the rows are the serial run's.
     """
+    from motionlib.executors import Unit, gpus_per_unit, run_units
+    from motionlib.models.loading import model_spec
+
     if not methods:
         raise ParameterError("no methods to evaluate; give at least one Method (e.g. tau_methods([700]))")
     names = [m.name for m in methods]
     if len(set(names)) != len(names):
         raise ParameterError(f"method names must be distinct, got {names}")
     s = settings.resolve(model)
-    scorer_key = cache_key({"clip": clip.describe(), "pick": pick.describe() if pick else None})
-    rows, videos = [], {}
-    bar = tqdm(total=len(items) * len(methods), desc=f"{model.family} customization", disable=not progress)
-    for item in items:
-        reference = read_video(item.path, s.num_frames, (s.height, s.width))
-        for method in methods:
-            bar.set_postfix_str(f"{item.name} / {method.name}")
-            adapter, record = customized_adapter(model, reference, item.caption, method.settings,
-                                                 cache=cache, progress=progress)
-            try:
-                rows += _method_rows(model, item, reference, method, adapter, record, clip, pick, s,
-                                     scorer_key, cache, keep_videos, videos, progress)
-            finally:
-                adapter.remove()
-            bar.update()
-    bar.close()
+    jobs = [(item, group) for item in items for group in adapter_groups(model, methods)]
+    desc = f"{model.family} customization"
+    if executor == "serial":
+        bar = tqdm(jobs, desc=desc, disable=not progress)
+        outputs = []
+        for item, group in bar:
+            bar.set_postfix_str(f"{item.name} / {group[0].name}")
+            outputs.append(customization_unit(None, item, group, s, cache, keep_videos, progress,
+                                              clip=clip, pick=pick, model=model))
+    else:
+        if not cache:
+            raise ParameterError("the ray executor hands adapters and samples over through the cache: keep cache=True")
+        spec = model_spec(model)
+        units = [Unit(f"{item.name}/{group[0].name}", customization_unit,
+                      dict(spec=spec, item=item, methods=group, settings=s, keep_videos=keep_videos))
+                 for item, group in jobs]
+        outputs = run_units(units, executor, shared={"clip": clip, "pick": pick}, address=address,
+                            num_gpus=gpus_per_unit(model.device, num_gpus), progress=progress, desc=desc)
+    by_method, videos = {}, {}
+    for (item, _), (method_rows, unit_videos) in zip(jobs, outputs):
+        by_method.update({(item.name, name): rows for name, rows in method_rows.items()})
+        videos.update(unit_videos)
+    rows = [row for item in items for m in methods for row in by_method[(item.name, m.name)]]
     return EvalResult(pd.DataFrame(rows), videos)
+
+
+def adapter_groups(model: VideoModel, methods: list[Method]) -> list[list[Method]]:
+    """``methods`` grouped by the adapter they use (equal resolved settings), in first-seen order."""
+    groups: dict[str, list[Method]] = {}
+    for m in methods:
+        groups.setdefault(cache_key(asdict(m.settings.resolved(model))), []).append(m)
+    return list(groups.values())
+
+
+def customization_unit(spec: dict | None, item, methods: list[Method], settings: EvalSettings,
+                       cache: bool = True, keep_videos: bool = False, progress: bool = False, *, clip, pick,
+                       model: VideoModel | None = None) -> tuple[dict[str, list[dict]], dict]:
+    """One unit of Tab. 1-4: the adapter of ``methods`` (one :func:`adapter_groups` group) on one video,
+    trained or read back, then each method's samples and scores.
+
+    ``settings`` are resolved (:meth:`EvalSettings.resolve`); ``model``, or loaded once per process from
+    ``spec``. Returns ``{method name: rows}`` and the kept videos.
+    """
+    from motionlib.models.loading import load_model_once
+
+    model = model if model is not None else load_model_once(**spec)
+    s = settings
+    scorer_key = cache_key({"clip": clip.describe(), "pick": pick.describe() if pick else None})
+    reference = read_video(item.path, s.num_frames, (s.height, s.width))
+    adapter, record = customized_adapter(model, reference, item.caption, methods[0].settings,
+                                         cache=cache, progress=progress)
+    rows, videos = {}, {}
+    try:
+        for method in methods:
+            rows[method.name] = _method_rows(model, item, reference, method, adapter, record, clip, pick, s,
+                                             scorer_key, cache, keep_videos, videos, progress)
+    finally:
+        adapter.remove()
+    return rows, videos
 
 
 def _method_rows(model, item, reference, method, adapter, record, clip, pick, s: EvalSettings,

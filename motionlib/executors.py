@@ -61,13 +61,32 @@ def _import_ray():
     return ray
 
 
-def run_units(units: Sequence[Unit], executor: str = "serial", *, address: str | None = None,
-              num_cpus: float = 1, num_gpus: float = 0, max_retries: int = 3, progress: bool = True,
-              desc: str = "units") -> list[Any]:
-    """Run every unit; returns their results in unit order (whatever order they finished in)."""
+def gpus_per_unit(device, num_gpus: float | None) -> float:
+    """GPUs a unit asks Ray for: ``num_gpus``, or by default 1 for a model on a GPU and 0 on the CPU.
+
+    A worker sees only the GPUs Ray gave it (``CUDA_VISIBLE_DEVICES``), so its model goes to ``cuda``.
+    """
+    on_gpu = str(device).startswith("cuda")
+    if num_gpus is None:
+        return 1.0 if on_gpu else 0.0
+    if on_gpu and num_gpus <= 0:
+        raise ParameterError(f"the model is on {device} but each unit would get no GPU: give num_gpus > 0 "
+                             "(a fraction such as 0.5 puts two units on one GPU), or load the model on the CPU")
+    return float(num_gpus)
+
+
+def run_units(units: Sequence[Unit], executor: str = "serial", *, shared: dict | None = None,
+              address: str | None = None, num_cpus: float = 1, num_gpus: float = 0, max_retries: int = 3,
+              progress: bool = True, desc: str = "units") -> list[Any]:
+    """Run every unit; returns their results in unit order (whatever order they finished in).
+
+    ``shared``: keyword arguments every unit gets (a scorer model): sent to the cluster once and
+    unpickled once per worker process, not once per unit.
+    """
     check_executor(executor)
+    shared = shared or {}
     if executor == "serial":
-        return [u.fn(**u.kwargs) for u in tqdm(units, desc=desc, disable=not progress)]
+        return [u.fn(**u.kwargs, **shared) for u in tqdm(units, desc=desc, disable=not progress)]
     ray = _import_ray()
     started = not ray.is_initialized()
     if started:
@@ -78,7 +97,9 @@ def run_units(units: Sequence[Unit], executor: str = "serial", *, address: str |
     token = _write_token()
     try:
         task = ray.remote(num_cpus=num_cpus, num_gpus=num_gpus, max_retries=max_retries)(_run_unit)
-        refs = {task.remote(u.fn, u.kwargs, str(token)): i for i, u in enumerate(units)}
+        # each reference inside a list, so Ray hands the reference (not a fresh copy) to every task
+        shared_refs = {name: [ray.put(value)] for name, value in shared.items()}
+        refs = {task.remote(u.fn, u.kwargs, shared_refs, str(token)): i for i, u in enumerate(units)}
         results: list[Any] = [None] * len(units)
         pending = list(refs)
         with tqdm(total=len(units), desc=f"{desc} (ray)", disable=not progress) as bar:
@@ -107,7 +128,10 @@ def _write_token() -> Path:
     return token
 
 
-def _run_unit(fn, kwargs: dict, token: str):
+_SHARED: dict[str, Any] = {}  # in a worker: the shared arguments it has unpickled, by object id
+
+
+def _run_unit(fn, kwargs: dict, shared_refs: dict, token: str):
     """In a worker: check that the driver's cache is visible here, then run the unit."""
     if not Path(token).is_file():
         raise CacheNotSharedError(
@@ -115,5 +139,12 @@ def _run_unit(fn, kwargs: dict, token: str):
             "put MOTIONLIB_CACHE on storage that every machine of the cluster mounts at the same path")
     import torch
 
+    import ray
+
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
-    return fn(**kwargs)
+    shared = {}
+    for name, (ref,) in shared_refs.items():
+        if ref.hex() not in _SHARED:
+            _SHARED[ref.hex()] = ray.get(ref)
+        shared[name] = _SHARED[ref.hex()]
+    return fn(**kwargs, **shared)

@@ -187,36 +187,36 @@ def settings_record(settings: SweepSettings, model: VideoModel) -> dict:
 
 
 def run_videos(model: VideoModel, items, scorer, *, edit_kind: str = "object",
-               settings: SweepSettings = SweepSettings(), cache: bool = True,
-               progress: bool = True, executor: str = "serial", address: str | None = None,
-               num_gpus: float = 0) -> tuple[pd.DataFrame, list[dict]]:
+               settings: SweepSettings = SweepSettings(), cache: bool = True, progress: bool = True,
+               executor: str = "serial", address: str | None = None,
+               num_gpus: float | None = None) -> tuple[pd.DataFrame, list[dict]]:
     """:func:`run_sweep` over dataset ``items`` (``VideoItem``) with their ``edit_kind`` captions.
 
     Returns all rows and each video's evaluation counts. Each finished video stays cached, so a
-    stopped run over many videos resumes at the video (and window) where it stopped. ``executor="ray"``
-    runs one task per video (:mod:`motionlib.executors`); the rows are the same as a serial run's.
+    stopped run over many videos resumes at the video (and window) where it stopped.
+    ``executor="ray"`` runs one task per video (:mod:`motionlib.executors`; ``address`` joins a
+    cluster, ``num_gpus`` per task defaults to 1 for a model on a GPU); the rows are the serial run's.
     """
-    from motionlib.executors import Unit, run_units
+    from motionlib.executors import Unit, gpus_per_unit, run_units
     from motionlib.models.loading import model_spec
 
+    desc = f"{model.family} videos"
     if executor == "serial":
-        results = [sweep_unit(None, scorer, item, edit_kind, settings, cache, progress, model=model)
-                   for item in tqdm(items, desc=f"{model.family} videos", disable=not progress)]
+        results = [sweep_unit(None, item, edit_kind, settings, cache, progress, model=model, scorer=scorer)
+                   for item in tqdm(items, desc=desc, disable=not progress)]
     else:
         if not cache:
             raise ParameterError("the ray executor hands results back through the cache: keep cache=True")
         spec = model_spec(model)
-        units = [Unit(item.name, sweep_unit, dict(spec=spec, scorer=scorer, item=item, edit_kind=edit_kind,
-                                                  settings=settings, cache=True, progress=False))
+        units = [Unit(item.name, sweep_unit, dict(spec=spec, item=item, edit_kind=edit_kind, settings=settings))
                  for item in items]
-        results = run_units(units, executor, address=address, num_gpus=num_gpus, progress=progress,
-                            desc=f"{model.family} videos")
-    rows = [r for r, _ in results]
-    return pd.concat(rows, ignore_index=True), [c for _, c in results]
+        results = run_units(units, executor, shared={"scorer": scorer}, address=address,
+                            num_gpus=gpus_per_unit(model.device, num_gpus), progress=progress, desc=desc)
+    return pd.concat([r for r, _ in results], ignore_index=True), [c for _, c in results]
 
 
-def sweep_unit(spec: dict | None, scorer, item, edit_kind: str, settings: SweepSettings, cache: bool = True,
-               progress: bool = False, model: VideoModel | None = None) -> tuple[pd.DataFrame, dict]:
+def sweep_unit(spec: dict | None, item, edit_kind: str, settings: SweepSettings, cache: bool = True,
+               progress: bool = False, *, scorer, model: VideoModel | None = None) -> tuple[pd.DataFrame, dict]:
     """One unit of Fig. 1-2: the sweep of one video (``model``, or loaded once per process from ``spec``)."""
     from motionlib.models.loading import load_model_once
 

@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 import motionlib
 from motionlib import checkpoint
-from motionlib.cache import content_hash
+from motionlib.cache import atomic_write, content_hash
 from motionlib.customize.adapter import MotionAdapter, attach
 from motionlib.customize.settings import CustomizeSettings, trainable_parameter_count
 from motionlib.data.video_io import resize_center_crop, sample_indices, to_model_pixels
@@ -138,5 +138,6 @@ def train(
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         checkpoint.save_file(adapter.state_dict(), out_dir / "adapter.safetensors")
-        (out_dir / "adapter.json").write_text(json.dumps(record, indent=2, default=str))
+        # written last and atomically: its presence says the adapter is complete (evaluation reads it back)
+        atomic_write(out_dir / "adapter.json", lambda p: p.write_text(json.dumps(record, indent=2, default=str)))
     return TrainResult(adapter, losses, len(losses), start, out_dir, record)

@@ -17,8 +17,8 @@ A requested real model never falls back to a tiny one: missing weights raise
 from __future__ import annotations
 
 from contextlib import contextmanager
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -153,18 +153,27 @@ def load_model(
 
 
 def model_spec(model: VideoModel) -> dict:
-    """The ``load_model`` arguments that load ``model`` again (in another process: a Ray worker)."""
+    """The ``load_model`` arguments that load ``model`` again in another process (a Ray worker).
+
+    The device is its type only (``cuda``, not ``cuda:3``): a worker sees just the GPUs given to it.
+    """
     if model.source.startswith("twin:"):
         raise ParameterError("an in-memory twin (twins.build.twin_model) cannot be loaded again elsewhere: "
                              "write it with `motionlib twin` and load it with --source DIR")
-    return {"family": model.family, "source": model.source, "device": str(model.device),
-            "dtype": str(model.dtype).removeprefix("torch."), "seed": model.seed or 0}
+    vae = getattr(model.pipeline, "vae", None)
+    return {"family": model.family, "source": model.source, "device": model.device.type,
+            "dtype": str(model.dtype).removeprefix("torch."), "seed": model.seed or 0,
+            "vae_slicing": bool(getattr(vae, "use_slicing", False)),
+            "vae_tiling": bool(getattr(vae, "use_tiling", False)),
+            "cpu_offload": getattr(model.pipeline, "_offload_device", None) is not None}
 
 
 @lru_cache(maxsize=2)
-def load_model_once(family: str, source: str, device: str, dtype: str, seed: int) -> VideoModel:
+def load_model_once(family: str, source: str, device: str, dtype: str, seed: int, vae_slicing: bool = False,
+                    vae_tiling: bool = False, cpu_offload: bool = False) -> VideoModel:
     """:func:`load_model` from a :func:`model_spec`, kept for the life of the process (one per worker)."""
-    return load_model(family, source, device=device, dtype=getattr(torch, dtype), seed=seed)
+    return load_model(family, source, device=device, dtype=getattr(torch, dtype), seed=seed,
+                      vae_slicing=vae_slicing, vae_tiling=vae_tiling, cpu_offload=cpu_offload)
 
 
 def _is_twin(kind: str, where: str) -> bool:
