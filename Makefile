@@ -9,6 +9,7 @@ BIN := $(abspath $(VENV))/bin
 RUNTIME := $(VENV)/.motionlib-runtime
 TESTS := $(VENV)/.motionlib-test
 LAB := $(VENV)/.motionlib-lab
+RAY := $(VENV)/.motionlib-ray
 PROFILE ?= smoke
 # Notebook kernels and console scripts must come from the project environment.
 export PATH := $(BIN):$(PATH)
@@ -16,7 +17,8 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: reproduce test env lab clean-env
 
-reproduce: $(RUNTIME)
+# The paper profile runs its batch notebooks on Ray (notebooks/params/paper/*.yaml: executor: ray).
+reproduce: $(RUNTIME) $(if $(filter paper,$(PROFILE)),$(RAY))
 	$(BIN)/motionlib reproduce --profile $(PROFILE)
 
 test: $(TESTS)
@@ -39,8 +41,12 @@ $(RUNTIME): requirements/runtime.lock pyproject.toml
 	$(BIN)/python -c 'from motionlib.reproduce import ensure_kernelspec; ensure_kernelspec()'
 	@touch $@
 
-$(TESTS): $(RUNTIME) requirements/test.lock requirements/ray.lock
-	$(BIN)/python -m pip install -q -r requirements/test.lock -r requirements/ray.lock
+$(TESTS): $(RUNTIME) $(RAY) requirements/test.lock
+	$(BIN)/python -m pip install -q -r requirements/test.lock
+	@touch $@
+
+$(RAY): $(RUNTIME) requirements/ray.lock
+	$(BIN)/python -m pip install -q -r requirements/ray.lock
 	@touch $@
 
 $(LAB): $(RUNTIME) requirements/lab.lock

@@ -195,7 +195,14 @@ def cmd_twin(args) -> int:
 def cmd_reproduce(args) -> int:
     from motionlib.reproduce import print_summary, reproduce
 
-    runs = reproduce(args.profile, args.only, args.out)
+    overrides = {"executor": args.executor} if args.executor else {}
+    if args.address:
+        overrides["ray_address"] = args.address
+    if overrides.get("executor", "ray") == "ray" and (args.executor or args.address):
+        from motionlib.executors import check_executor
+
+        check_executor("ray")  # before any notebook starts: say how to install Ray
+    runs = reproduce(args.profile, args.only, args.out, overrides)
     print_summary(runs)
     return 0 if all(r.status == "ok" for r in runs) else 1
 
@@ -335,6 +342,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", default="smoke", choices=["smoke", "paper"])
     p.add_argument("--only", nargs="+", metavar="NAME", help="only notebooks whose name contains NAME")
     p.add_argument("--out", help="output root (default figures/)")
+    p.add_argument("--executor", choices=["serial", "ray"],
+                   help="where the batch notebooks run their units (default: the profile's: smoke serial, paper ray)")
+    p.add_argument("--address", help="ray: join this cluster (auto, HOST:PORT); default: each notebook starts a local one")
     p.set_defaults(func=cmd_reproduce)
     return parser
 

@@ -4,7 +4,9 @@ Profiles:
 
 - ``smoke``: each notebook at its stored defaults (tiny models, bundled clips; CPU, minutes).
 - ``paper``: each notebook once per paper family with ``notebooks/params/paper/<family>.yaml``
-  (real checkpoints; needs the weights and a GPU).
+  (real checkpoints; needs the weights and a GPU). Its batch notebooks (Fig. 2, 4, 6, Tab. 1-4) run
+  their units on Ray (``executor: ray``; ``--executor serial`` or ``--address`` on the command line
+  change that for every notebook).
 
 Outputs go to ``<out>/<profile>/<run>/`` where ``<run>`` is the notebook stem (``-<family>`` for
 the paper profile): the executed notebook, its figures (PDF + PNG) and CSVs. A failed notebook is
@@ -95,8 +97,13 @@ def notebook_parameters(notebook: Path) -> dict:
     return {name: ast.literal_eval(p["default"]) for name, p in found.items()}
 
 
-def plan(profile: str = "smoke", only: list[str] | None = None, out: str | Path | None = None) -> list[Run]:
-    """The runs of a profile; ``only`` keeps notebooks whose stem contains one of the names."""
+def plan(profile: str = "smoke", only: list[str] | None = None, out: str | Path | None = None,
+         overrides: dict | None = None) -> list[Run]:
+    """The runs of a profile; ``only`` keeps notebooks whose stem contains one of the names.
+
+    ``overrides`` (e.g. ``{"executor": "ray"}``) set those parameters in every notebook that has them,
+    over the profile's parameter files.
+    """
     if profile not in PROFILES:
         raise ParameterError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     root = Path(out).resolve() if out else paths.figures_dir()
@@ -120,6 +127,10 @@ def plan(profile: str = "smoke", only: list[str] | None = None, out: str | Path 
             params = yaml.safe_load((paths.PARAMS_DIR / "paper" / f"{family}.yaml").read_text())
             params.update(extra)
             runs.append(Run(f"{nb.stem}-{family}", nb, root / profile / f"{nb.stem}-{family}", params))
+    if overrides:
+        for run in runs:
+            declared = notebook_parameters(run.notebook)
+            run.parameters.update({k: v for k, v in overrides.items() if k in declared})
     return runs
 
 
@@ -145,8 +156,9 @@ def execute(run: Run) -> Run:
     return run
 
 
-def reproduce(profile: str = "smoke", only: list[str] | None = None, out: str | Path | None = None) -> list[Run]:
-    runs = plan(profile, only, out)
+def reproduce(profile: str = "smoke", only: list[str] | None = None, out: str | Path | None = None,
+              overrides: dict | None = None) -> list[Run]:
+    runs = plan(profile, only, out, overrides)
     bar = tqdm(runs, desc=f"reproduce ({profile})", unit="notebook")
     for run in bar:
         bar.set_postfix_str(run.name)

@@ -76,6 +76,17 @@ def test_paper_profile_plans_each_notebook_per_family():
         plan("fast")
 
 
+def test_the_paper_profile_runs_batch_notebooks_on_ray_and_the_command_line_overrides_it():
+    batch = ["fig2", "fig4", "fig6", "tab1", "tab2", "tab3", "tab4"]
+    paper = plan("paper", only=batch)
+    assert len(paper) >= 8 and all(r.parameters["executor"] == "ray" for r in paper)
+    assert all("executor" not in r.parameters for r in plan("smoke", only=batch))  # stored default: serial
+    serial = plan("paper", only=batch + ["fig1", "tab5"], overrides={"executor": "serial", "ray_address": "auto"})
+    with_executor = [r for r in serial if "executor" in r.parameters]
+    assert {r.notebook.stem for r in with_executor} == {r.notebook.stem for r in paper}  # not fig1, tab5
+    assert all(r.parameters["executor"] == "serial" and r.parameters["ray_address"] == "auto" for r in with_executor)
+
+
 def test_reproduce_runs_a_notebook_and_reports(tmp_path, capfd):
     runs = reproduce("smoke", only=["00_tour"], out=tmp_path)
     assert [r.status for r in runs] == ["ok"], runs[0].error
