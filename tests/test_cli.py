@@ -8,7 +8,7 @@ from motionlib import provenance
 from motionlib.cli import main
 from motionlib.data import count_frames, read_video
 from motionlib.errors import ParameterError
-from motionlib.reproduce import plan, reproduce
+from motionlib.reproduce import notebook_parameters, plan, reproduce
 
 
 def test_models_lists_the_three_families(capsys):
@@ -81,6 +81,8 @@ def test_the_paper_profile_runs_batch_notebooks_on_ray_and_the_command_line_over
     paper = plan("paper", only=batch)
     assert len(paper) >= 8 and all(r.parameters["executor"] == "ray" for r in paper)
     assert all("executor" not in r.parameters for r in plan("smoke", only=batch))  # stored default: serial
+    trains = [r for r in paper if "train_steps" in notebook_parameters(r.notebook)]
+    assert len(trains) == 6 * 3 and all(r.parameters["train_steps"] is None for r in trains)  # the family's 300
     serial = plan("paper", only=batch + ["fig1", "tab5"], overrides={"executor": "serial", "ray_address": "auto"})
     with_executor = [r for r in serial if "executor" in r.parameters]
     assert {r.notebook.stem for r in with_executor} == {r.notebook.stem for r in paper}  # not fig1, tab5
