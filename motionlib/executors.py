@@ -1,7 +1,7 @@
 """Where units of work run: ``serial`` (this process, the default) or ``ray`` (tasks on a Ray cluster).
 
 A unit is one module-level function call (:class:`Unit`): a Fig. 1-2 sweep of one video, a Tab. 1-4
-customization of one video and method. Units write their results into the content-addressed cache
+customization of one video with one adapter. Units write their results into the content-addressed cache
 (:mod:`motionlib.cache`, atomically), so a finished unit is never recomputed and a half-finished one
 resumes; tables are read back from the cache in unit order, so they are the same whichever executor
 made them.
@@ -105,13 +105,15 @@ def run_units(units: Sequence[Unit], executor: str = "serial", *, shared: dict |
         with tqdm(total=len(units), desc=f"{desc} (ray)", disable=not progress) as bar:
             while pending:
                 done, pending = ray.wait(pending, num_returns=1)
+                i = refs[done[0]]
                 try:
-                    results[refs[done[0]]] = ray.get(done[0])
+                    results[i] = ray.get(done[0])
                 except ray.exceptions.RayTaskError as err:
                     cause = err.as_instanceof_cause()
-                    if isinstance(cause, MotionlibError):
-                        raise type(cause)(str(cause).splitlines()[-1]) from None
+                    if isinstance(cause, MotionlibError):  # one line, as from a serial run, naming the unit
+                        raise type(cause)(f"unit {units[i].name}: {str(cause).splitlines()[-1]}") from None
                     raise
+                bar.set_postfix_str(units[i].name)
                 bar.update()
         return results
     finally:
@@ -137,9 +139,8 @@ def _run_unit(fn, kwargs: dict, shared_refs: dict, token: str):
         raise CacheNotSharedError(
             f"worker on {socket.gethostname()} cannot see the driver's cache ({Path(token).parent.parent}): "
             "put MOTIONLIB_CACHE on storage that every machine of the cluster mounts at the same path")
-    import torch
-
     import ray
+    import torch
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     shared = {}

@@ -177,6 +177,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _wait_for_port(port: int, timeout: float = 60) -> None:
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise TimeoutError(f"no Ray head on 127.0.0.1:{port} after {timeout} s")
+
+
 def test_a_two_node_loopback_cluster_gives_the_serial_result(serial, tmp_path, monkeypatch, one_thread):
     ray_bin = str(Path(sys.executable).with_name("ray"))
     port = _free_port()
@@ -188,14 +200,16 @@ def test_a_two_node_loopback_cluster_gives_the_serial_result(serial, tmp_path, m
                             env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     nodes = [head]
     try:
-        time.sleep(8)
+        _wait_for_port(port)
         nodes.append(subprocess.Popen([ray_bin, "start", f"--address=127.0.0.1:{port}",
                                        "--node-ip-address=127.0.0.1", *common[:2], "--disable-usage-stats"],
                                       env=env, start_new_session=True, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL))
-        time.sleep(6)
         ray.init(address=f"127.0.0.1:{port}", log_to_driver=False)
         try:
+            deadline = time.monotonic() + 60
+            while sum(n["Alive"] for n in ray.nodes()) < 2 and time.monotonic() < deadline:
+                time.sleep(0.5)
             assert sum(n["Alive"] for n in ray.nodes()) == 2  # a head and a worker node
         finally:
             ray.shutdown()
@@ -216,8 +230,12 @@ def test_a_two_node_loopback_cluster_gives_the_serial_result(serial, tmp_path, m
                 os.killpg(proc.pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
-        for proc in nodes:
+        for proc in nodes:  # (`ray start --block` can take half a minute to stop on SIGTERM)
             try:
-                proc.wait(timeout=30)
+                proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=30)
+        current = Path("/tmp/ray/ray_current_cluster")  # what `ray start --head` left for `address="auto"`
+        if current.is_file() and current.read_text().strip().endswith(f":{port}"):
+            current.unlink()
