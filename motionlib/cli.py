@@ -114,7 +114,8 @@ def _sweep_videos(args, out: Path) -> int:
     scorer = clip_scorer(args.clip, model, device=args.device)
     settings = _sweep_settings(args)
     rows, counts = run_videos(model, items, scorer, edit_kind=args.edit_kind, settings=settings,
-                              executor=args.executor, address=args.address, num_gpus=args.num_gpus)
+                              executor=args.executor, address=args.address, num_gpus=args.num_gpus,
+                              num_cpus=args.num_cpus)
     rec = provenance.record(model, settings={**settings_record(settings, model), "clip": scorer.describe(),
                                              "videos": [i.name for i in items], "edit_kind": args.edit_kind,
                                              "executor": args.executor, "counts": counts},
@@ -267,6 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--address", help="ray: join this cluster (auto, HOST:PORT); default: start a local one")
     p.add_argument("--num-gpus", type=float, help="ray: GPUs per task (default: 1 with --device cuda, else 0; "
                    "0.5 puts two tasks on a GPU)")
+    p.add_argument("--num-cpus", type=int, help="ray: CPUs and torch threads per task (default: 1 with a GPU, else "
+                   "this process's threads, so the results equal the serial run's to the last digit)")
     p.add_argument("--edit-kind", default="object", help="label for the rows (default object)")
     p.add_argument("--grid", type=int, default=100, help="window grid interval (100: 55 windows)")
     p.add_argument("--steps", type=int, help="sampling steps (default: the family's)")

@@ -130,6 +130,7 @@ def evaluate(
     executor: str = "serial",
     address: str | None = None,
     num_gpus: float | None = None,
+    num_cpus: int | None = None,
 ) -> EvalResult:
     """Evaluate ``methods`` on dataset ``items`` (:class:`~motionlib.data.VideoItem`); see the module doc.
 
@@ -138,7 +139,8 @@ def evaluate(
     ``model`` must carry no adapter; each method's adapter is attached and removed again.
     One unit of work per (video, adapter): methods whose settings resolve alike share it.
     ``executor="ray"`` runs the units as Ray tasks (:mod:`motionlib.executors`; ``address`` joins a
-    cluster, ``num_gpus`` per task defaults to 1 for a model on a GPU); the rows are the serial run's.
+    cluster, ``num_gpus`` per task defaults to 1 for a model on a GPU, ``num_cpus`` as in
+    :func:`~motionlib.executors.run_units`); the rows are the serial run's.
     """
     from motionlib.executors import Unit, gpus_per_unit, run_units
     from motionlib.models.loading import model_spec
@@ -166,7 +168,8 @@ def evaluate(
                       dict(spec=spec, item=item, methods=group, settings=s, keep_videos=keep_videos))
                  for item, group in jobs]
         outputs = run_units(units, executor, shared={"clip": clip, "pick": pick}, address=address,
-                            num_gpus=gpus_per_unit(model.device, num_gpus), progress=progress, desc=desc)
+                            num_gpus=gpus_per_unit(model.device, num_gpus), num_cpus=num_cpus, progress=progress,
+                            desc=desc)
     by_method, videos = {}, {}
     for (item, _), (method_rows, unit_videos) in zip(jobs, outputs):
         by_method.update({(item.name, name): rows for name, rows in method_rows.items()})

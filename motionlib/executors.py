@@ -15,7 +15,6 @@ driver wrote there and fails with :class:`CacheNotSharedError` rather than recom
 
 from __future__ import annotations
 
-import os
 import socket
 import uuid
 from collections.abc import Callable, Sequence
@@ -76,12 +75,16 @@ def gpus_per_unit(device, num_gpus: float | None) -> float:
 
 
 def run_units(units: Sequence[Unit], executor: str = "serial", *, shared: dict | None = None,
-              address: str | None = None, num_cpus: float = 1, num_gpus: float = 0, max_retries: int = 3,
-              progress: bool = True, desc: str = "units") -> list[Any]:
+              address: str | None = None, num_cpus: int | None = None, num_gpus: float = 0,
+              max_retries: int = 3, progress: bool = True, desc: str = "units") -> list[Any]:
     """Run every unit; returns their results in unit order (whatever order they finished in).
 
     ``shared``: keyword arguments every unit gets (a scorer model): sent to the cluster once and
     unpickled once per worker process, not once per unit.
+    ``num_cpus``: CPUs (and torch threads) per Ray task. By default a GPU task gets 1; a CPU task gets
+    this process's torch thread count, so it computes exactly as the serial run does (the thread count
+    changes the order of floating-point sums: results would differ in the last digits). Fewer CPUs per
+    task run more CPU units at once, at that price.
     """
     check_executor(executor)
     shared = shared or {}
@@ -92,14 +95,14 @@ def run_units(units: Sequence[Unit], executor: str = "serial", *, shared: dict |
     if started:
         ray.init(address="local" if address in (None, "local") else address, include_dashboard=False,
                  log_to_driver=False, configure_logging=False,
-                 runtime_env={"env_vars": {"OMP_NUM_THREADS": str(max(1, int(num_cpus))),
-                                           "MOTIONLIB_CACHE": str(paths.cache_dir())}})
+                 runtime_env={"env_vars": {"MOTIONLIB_CACHE": str(paths.cache_dir())}})
     token = _write_token()
     try:
+        num_cpus = num_cpus or _default_cpus(ray, num_gpus)
         task = ray.remote(num_cpus=num_cpus, num_gpus=num_gpus, max_retries=max_retries)(_run_unit)
         # each reference inside a list, so Ray hands the reference (not a fresh copy) to every task
         shared_refs = {name: [ray.put(value)] for name, value in shared.items()}
-        refs = {task.remote(u.fn, u.kwargs, shared_refs, str(token)): i for i, u in enumerate(units)}
+        refs = {task.remote(u.fn, u.kwargs, shared_refs, str(token), int(num_cpus)): i for i, u in enumerate(units)}
         results: list[Any] = [None] * len(units)
         pending = list(refs)
         with tqdm(total=len(units), desc=f"{desc} (ray)", disable=not progress) as bar:
@@ -122,6 +125,16 @@ def run_units(units: Sequence[Unit], executor: str = "serial", *, shared: dict |
             ray.shutdown()
 
 
+def _default_cpus(ray, num_gpus: float) -> int:
+    """1 for a GPU task; else this process's torch threads, at most the CPUs of the largest node."""
+    if num_gpus > 0:
+        return 1
+    import torch
+
+    largest = max((n["Resources"].get("CPU", 0) for n in ray.nodes() if n["Alive"]), default=1)
+    return max(1, min(torch.get_num_threads(), int(largest)))
+
+
 def _write_token() -> Path:
     folder = paths.cache_dir() / "executor"
     folder.mkdir(parents=True, exist_ok=True)
@@ -133,8 +146,8 @@ def _write_token() -> Path:
 _SHARED: dict[str, Any] = {}  # in a worker: the shared arguments it has unpickled, by object id
 
 
-def _run_unit(fn, kwargs: dict, shared_refs: dict, token: str):
-    """In a worker: check that the driver's cache is visible here, then run the unit."""
+def _run_unit(fn, kwargs: dict, shared_refs: dict, token: str, threads: int):
+    """In a worker: check that the driver's cache is visible here, then run the unit on ``threads`` threads."""
     if not Path(token).is_file():
         raise CacheNotSharedError(
             f"worker on {socket.gethostname()} cannot see the driver's cache ({Path(token).parent.parent}): "
@@ -142,7 +155,7 @@ def _run_unit(fn, kwargs: dict, shared_refs: dict, token: str):
     import ray
     import torch
 
-    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    torch.set_num_threads(threads)
     shared = {}
     for name, (ref,) in shared_refs.items():
         if ref.hex() not in _SHARED:

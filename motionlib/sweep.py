@@ -189,13 +189,14 @@ def settings_record(settings: SweepSettings, model: VideoModel) -> dict:
 def run_videos(model: VideoModel, items, scorer, *, edit_kind: str = "object",
                settings: SweepSettings = SweepSettings(), cache: bool = True, progress: bool = True,
                executor: str = "serial", address: str | None = None,
-               num_gpus: float | None = None) -> tuple[pd.DataFrame, list[dict]]:
+               num_gpus: float | None = None, num_cpus: int | None = None) -> tuple[pd.DataFrame, list[dict]]:
     """:func:`run_sweep` over dataset ``items`` (``VideoItem``) with their ``edit_kind`` captions.
 
     Returns all rows and each video's evaluation counts. Each finished video stays cached, so a
     stopped run over many videos resumes at the video (and window) where it stopped.
     ``executor="ray"`` runs one task per video (:mod:`motionlib.executors`; ``address`` joins a
-    cluster, ``num_gpus`` per task defaults to 1 for a model on a GPU); the rows are the serial run's.
+    cluster, ``num_gpus`` per task defaults to 1 for a model on a GPU, ``num_cpus`` as in
+    :func:`~motionlib.executors.run_units`); the rows are the serial run's.
     """
     from motionlib.executors import Unit, gpus_per_unit, run_units
     from motionlib.models.loading import model_spec
@@ -211,7 +212,8 @@ def run_videos(model: VideoModel, items, scorer, *, edit_kind: str = "object",
         units = [Unit(item.name, sweep_unit, dict(spec=spec, item=item, edit_kind=edit_kind, settings=settings))
                  for item in items]
         results = run_units(units, executor, shared={"scorer": scorer}, address=address,
-                            num_gpus=gpus_per_unit(model.device, num_gpus), progress=progress, desc=desc)
+                            num_gpus=gpus_per_unit(model.device, num_gpus), num_cpus=num_cpus, progress=progress,
+                            desc=desc)
     return pd.concat([r for r, _ in results], ignore_index=True), [c for _, c in results]
 
 

@@ -128,7 +128,7 @@ def test_a_worker_that_cannot_see_the_cache_says_so(tmp_path):
     from motionlib.executors import CacheNotSharedError, _run_unit
 
     with pytest.raises(CacheNotSharedError, match="MOTIONLIB_CACHE on storage that every machine"):
-        _run_unit(_double, {"x": 1}, {}, str(tmp_path / "executor" / "driver.token"))  # (no such token here)
+        _run_unit(_double, {"x": 1}, {}, str(tmp_path / "executor" / "driver.token"), 1)  # (no such token here)
     assert run_units([Unit("1", _double, {"x": 1})], "serial", progress=False) == [2]
 
 
