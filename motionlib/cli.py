@@ -199,10 +199,10 @@ def cmd_reproduce(args) -> int:
     overrides = {"executor": args.executor} if args.executor else {}
     if args.address:
         overrides["ray_address"] = args.address
-    if overrides.get("executor", "ray") == "ray" and (args.executor or args.address):
+    if args.executor == "ray" or (args.executor is None and (args.profile == "paper" or args.address)):
         from motionlib.executors import check_executor
 
-        check_executor("ray")  # before any notebook starts: say how to install Ray
+        check_executor("ray")  # before any notebook starts: say how to install Ray (or to use --executor serial)
     runs = reproduce(args.profile, args.only, args.out, overrides)
     print_summary(runs)
     return 0 if all(r.status == "ok" for r in runs) else 1
@@ -254,7 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="FILE.mp4 or FILE.gif")
     p.set_defaults(func=cmd_sample)
 
-    p = sub.add_parser("sweep", help="Fig. 2 prompt-window sweep for one video (writes DIR/sweep.csv)")
+    p = sub.add_parser("sweep", help="Fig. 2 prompt-window sweep for one video, or many with --videos "
+                       "(writes DIR/sweep.csv)")
     _model_args(p)
     p.add_argument("--video", help="an mp4, gif or folder of frames")
     p.add_argument("--caption", help="the video's caption c (used for inversion)")

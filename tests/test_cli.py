@@ -56,6 +56,19 @@ def test_bad_input_gives_one_line_error(argv, fragment, capsys, monkeypatch, tmp
     assert not any(tmp_path.iterdir()), "a refused command wrote output"
 
 
+@pytest.mark.parametrize("argv", [
+    ["sweep", "--model", "cogvideox", "--videos", "bundled", "--executor", "ray", "--out", "sweep"],
+    ["reproduce", "--profile", "paper", "--only", "tab2"],  # the paper profile's batch notebooks use Ray
+])
+def test_ray_without_ray_installed_says_how_to_install_it(argv, capsys, monkeypatch, tmp_path):
+    monkeypatch.setitem(__import__("sys").modules, "ray", None)  # `import ray` now fails, as without the extra
+    monkeypatch.chdir(tmp_path)
+    assert main(argv + ["--out", str(tmp_path / "out")] if argv[0] == "reproduce" else argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "pip install -e .[ray]" in err and "--executor serial" in err and len(err.splitlines()) == 1
+    assert not any(tmp_path.iterdir()), "a refused command wrote output"
+
+
 def test_cuda_without_a_gpu_is_a_one_line_error(capsys, monkeypatch, tmp_path):
     import torch
 
