@@ -54,8 +54,9 @@ def no_ray_process_left(request):
     """Every Ray process a test started is gone after it: leftovers are killed by pid and reported."""
     before = _ray_pids()
     yield
-    time.sleep(1)
-    left = _ray_pids() - before - {os.getpid()}
+    deadline = time.monotonic() + 1  # (processes that are shutting down get a second)
+    while (left := _ray_pids() - before - {os.getpid()}) and time.monotonic() < deadline:
+        time.sleep(0.1)
     for pid in left:
         try:
             os.kill(pid, signal.SIGKILL)
@@ -230,9 +231,10 @@ def test_a_two_node_loopback_cluster_gives_the_serial_result(serial, tmp_path, m
                 os.killpg(proc.pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
-        for proc in nodes:  # (`ray start --block` can take half a minute to stop on SIGTERM)
+        deadline = time.monotonic() + 5
+        for proc in nodes:  # (`ray start --block` can take half a minute to stop on SIGTERM: 5 s in all)
             try:
-                proc.wait(timeout=5)
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=30)
