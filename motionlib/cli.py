@@ -107,9 +107,7 @@ def _sweep_videos(args, out: Path) -> int:
     from motionlib.sweep import run_videos, settings_record
 
     check_executor(args.executor)
-    one = args.videos[0] if len(args.videos) == 1 else None
-    names = one if one and (one in ("bundled", "all") or one.partition(":")[0] in ("toy", "zigzag")) else args.videos
-    items = select_videos(names, tgve_root=args.tgve_root)
+    items = select_videos(args.videos, tgve_root=args.tgve_root)
     model = _load(args)
     scorer = clip_scorer(args.clip, model, device=args.device)
     settings = _sweep_settings(args)

@@ -110,6 +110,10 @@ def test_tgve_loader_reads_the_official_layout(tmp_path):
     assert [i.name for i in one] == [items[3].name]
     assert [i.name for i in select_videos("all", tgve_root=root, subset="youtube_480p")] == [
         i.name for i in items if i.subset == "youtube_480p"]
+    # the command line's one-word lists (--videos all, --videos toy:2) mean the word
+    assert [i.name for i in select_videos(["all"], tgve_root=root)] == [i.name for i in items]
+    assert [i.name for i in select_videos(["toy:2"])] == [i.name for i in select_videos("toy:2")]
+    assert [i.name for i in select_videos(["bundled"])] == [i.name for i in bundled_dataset()]
 
 
 def test_tgve_csv_without_sections_is_rejected(tmp_path):

@@ -174,7 +174,11 @@ def select_videos(videos: str | list[str] = "bundled", tgve_root: str | os.PathL
       a list of toy clip names (``toy03``, ``zig00`` ...) picks some of them.
     - with ``tgve_root`` (default: ``$MOTIONLIB_TGVE``): ``"all"`` or a list of TGVE video names
       (optionally within ``subset``).
+
+    A one-item list holding one of these words (as from ``--videos bundled``) means the word.
     """
+    if not isinstance(videos, str) and len(videos) == 1 and _is_selection_word(videos[0]):
+        videos = videos[0]
     if isinstance(videos, str) and videos.partition(":")[0] in ("toy", "zigzag"):
         from motionlib.toyworld.dataset import toy_dataset
 
@@ -200,6 +204,10 @@ def select_videos(videos: str | list[str] = "bundled", tgve_root: str | os.PathL
         raise DatasetError(f"unknown bundled clips {unknown}; bundled: {sorted(by_name)} "
                            "(or set tgve_root to a LOVEU-TGVE-2023 folder)")
     return [by_name[n] for n in names]
+
+
+def _is_selection_word(word: str) -> bool:
+    return word in ("bundled", "all") or word.partition(":")[0] in ("toy", "zigzag")
 
 
 def _is_toy_name(name) -> bool:
