@@ -21,8 +21,9 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 reproduce: $(RUNTIME) $(if $(filter paper,$(PROFILE)),$(RAY))
 	$(BIN)/motionlib reproduce --profile $(PROFILE)
 
+# The library tests and the notebooks run side by side, one torch thread each (scripts/test_lanes.py).
 test: $(TESTS)
-	$(BIN)/python -m pytest
+	$(BIN)/python scripts/test_lanes.py
 
 env: $(RUNTIME)
 
