@@ -50,12 +50,19 @@ def ensure_kernelspec() -> str:
 
 def _kernel_manager_class():
     """jupyter_client's kernel manager on IPC sockets: no TCP port is opened, so the kernel has no
-    unencrypted TCP transport to warn about."""
+    unencrypted TCP transport to warn about. At shutdown it asks the kernel to stop without first
+    interrupting it: jupyter_client sends SIGINT before every shutdown request, and a kernel that is
+    still closing the last cell's request (a busy machine) then prints "KeyboardInterrupt caught in
+    kernel" after a notebook that succeeded."""
     from jupyter_client.manager import AsyncKernelManager
     from traitlets import CaselessStrEnum
 
     class LocalKernelManager(AsyncKernelManager):
         transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+        async def _async_interrupt_kernel(self) -> None:
+            if not self.shutting_down:  # (a shutdown still ends in SIGTERM, then SIGKILL, if asking fails)
+                await super()._async_interrupt_kernel()
 
     return LocalKernelManager
 

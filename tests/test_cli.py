@@ -102,6 +102,28 @@ def test_the_paper_profile_runs_batch_notebooks_on_ray_and_the_command_line_over
     assert all(r.parameters["executor"] == "serial" and r.parameters["ray_address"] == "auto" for r in with_executor)
 
 
+def test_a_finished_notebook_kernel_is_asked_to_stop_not_interrupted(monkeypatch):
+    """jupyter_client interrupts a kernel before each shutdown request; on a busy machine the kernel can
+    still be closing the last cell and prints "KeyboardInterrupt caught in kernel". Ours only asks."""
+    import asyncio
+
+    from jupyter_client.manager import AsyncKernelManager
+
+    from motionlib.reproduce import _kernel_manager_class
+
+    interrupted = []
+
+    async def interrupt(self):
+        interrupted.append(self.shutting_down)
+
+    monkeypatch.setattr(AsyncKernelManager, "_async_interrupt_kernel", interrupt)
+    manager = _kernel_manager_class()()
+    asyncio.run(manager._async_interrupt_kernel())  # a user's interrupt while a cell runs: passed on
+    manager.shutting_down = True
+    asyncio.run(manager._async_interrupt_kernel())  # the one that shutdown_kernel sends first: dropped
+    assert interrupted == [False]
+
+
 def test_reproduce_runs_a_notebook_and_reports(tmp_path, capfd):
     runs = reproduce("smoke", only=["00_tour"], out=tmp_path)
     assert [r.status for r in runs] == ["ok"], runs[0].error
