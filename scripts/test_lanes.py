@@ -1,7 +1,8 @@
 """`make test`: the library tests and the notebooks as two pytest runs side by side, one torch thread each.
 
-The test models are small, so a torch process on two threads leaves much of the second core idle (the
-toy ModelScope samples only 1.36x faster on 2 threads than on 1). On this project's 2-core machines a
+The test models are small, so a torch process on two threads leaves much of the second core idle
+(`benchmarks/bench_threads.py`: toy ModelScope and Latte sample 1.22x and 1.38x faster on 2 threads
+than on 1; two one-thread processes win below 2x). On this project's 2-core machines a
 clean clone's `make test` took 14:50 in two lanes (tests 683 s, notebooks 752 s) against 20:24 in one
 run (1,114 s of pytest). Plain `python -m pytest` still runs everything in one process.
 
