@@ -39,8 +39,10 @@ def main(args: list[str]) -> int:
             log.seek(0)
             print(f"\n---- notebooks lane (ran beside the tests above) ----\n{log.read()}", flush=True)
     print(f"tests lane: exit {tests}; notebooks lane: exit {notebooks.returncode}")
-    codes = [c for c in (tests, notebooks.returncode) if c != NOTHING_SELECTED] or [NOTHING_SELECTED]
-    return max(codes)  # (a -k that selects tests in one lane only is not a failure)
+    ran = [c for c in (tests, notebooks.returncode) if c != NOTHING_SELECTED]  # (-k may select in one lane only)
+    if not ran:
+        return NOTHING_SELECTED
+    return next((c for c in ran if c != 0), 0)  # the first failure, a lane killed by a signal (< 0) included
 
 
 if __name__ == "__main__":
