@@ -192,16 +192,17 @@ def cmd_twin(args) -> int:
 
 
 def cmd_reproduce(args) -> int:
-    from motionlib.reproduce import print_summary, reproduce
+    from motionlib.reproduce import execute_all, plan, print_summary, uses_ray
 
     overrides = {"executor": args.executor} if args.executor else {}
     if args.address:
         overrides["ray_address"] = args.address
-    if args.executor == "ray" or (args.executor is None and (args.profile == "paper" or args.address)):
+    runs = plan(args.profile, args.only, args.out, overrides)
+    if uses_ray(runs):  # (the paper profile's batch notebooks, or --executor ray)
         from motionlib.executors import check_executor
 
         check_executor("ray")  # before any notebook starts: say how to install Ray (or to use --executor serial)
-    runs = reproduce(args.profile, args.only, args.out, overrides)
+    runs = execute_all(runs, args.profile)
     print_summary(runs)
     return 0 if all(r.status == "ok" for r in runs) else 1
 

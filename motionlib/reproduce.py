@@ -165,7 +165,16 @@ def execute(run: Run) -> Run:
 
 def reproduce(profile: str = "smoke", only: list[str] | None = None, out: str | Path | None = None,
               overrides: dict | None = None) -> list[Run]:
-    runs = plan(profile, only, out, overrides)
+    return execute_all(plan(profile, only, out, overrides), profile)
+
+
+def uses_ray(runs: list[Run]) -> bool:
+    """Whether any of these runs will start or join a Ray cluster (its ``executor`` parameter)."""
+    return any(run.parameters.get("executor") == "ray" for run in runs)
+
+
+def execute_all(runs: list[Run], profile: str) -> list[Run]:
+    """Execute the planned runs one after the other, with a bar; write reproduce-summary.json."""
     bar = tqdm(runs, desc=f"reproduce ({profile})", unit="notebook")
     for run in bar:
         bar.set_postfix_str(run.name)

@@ -8,7 +8,7 @@ from motionlib import provenance
 from motionlib.cli import main
 from motionlib.data import count_frames, read_video
 from motionlib.errors import ParameterError
-from motionlib.reproduce import notebook_parameters, plan, reproduce
+from motionlib.reproduce import notebook_parameters, plan, reproduce, uses_ray
 
 
 def test_models_lists_the_three_families(capsys):
@@ -100,6 +100,9 @@ def test_the_paper_profile_runs_batch_notebooks_on_ray_and_the_command_line_over
     with_executor = [r for r in serial if "executor" in r.parameters]
     assert {r.notebook.stem for r in with_executor} == {r.notebook.stem for r in paper}  # not fig1, tab5
     assert all(r.parameters["executor"] == "serial" and r.parameters["ray_address"] == "auto" for r in with_executor)
+    # what `motionlib reproduce` checks Ray for before any notebook starts
+    assert uses_ray(paper) and not uses_ray(plan("smoke", only=batch)) and not uses_ray(serial)
+    assert uses_ray(plan("smoke", only=["tab2"], overrides={"executor": "ray"}))
 
 
 def test_a_finished_notebook_kernel_is_asked_to_stop_not_interrupted(monkeypatch):
