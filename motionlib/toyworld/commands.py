@@ -32,7 +32,8 @@ def _show(title: str, df) -> None:
 def cmd_train(args) -> int:
     from motionlib.toyworld.training import settings_with, train
 
-    settings = settings_with(args.family, seed=args.seed, steps=args.steps, vae_steps=args.vae_steps, pool=args.pool)
+    settings = settings_with(args.family, seed=args.seed, steps=args.steps, vae_steps=args.vae_steps, pool=args.pool,
+                             text_encoder=args.text_encoder)
     record = train(settings, args.out)
     d = record["denoiser"]
     print(f"wrote a toy-world {args.family} model to {args.out} in {record['wall_minutes']:.1f} min "
@@ -202,6 +203,9 @@ def add_parser(sub) -> None:
     p.add_argument("--steps", type=int, help="denoiser steps (default: the family's, to fit 60 min on 2 cores)")
     p.add_argument("--vae-steps", type=int, help="VAE steps (default 1200)")
     p.add_argument("--pool", type=int, help="training clips (default 6000)")
+    p.add_argument("--text-encoder", choices=("pretrained", "joint"),
+                   help="pretrained: trained first on the captions' attributes, then frozen; joint: trained with "
+                        "the denoiser (default: as the family's shipped model, modelscope pretrained, others joint)")
     p.set_defaults(func=cmd_train)
 
     p = cmds.add_parser("train-clip", help="train the toy CLIP from scratch (open_clip local-dir folder)")
