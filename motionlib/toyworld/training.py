@@ -19,7 +19,13 @@
      "right" moved its output by 1.1 (L2 over the prompt), against 30-63 for an appearance word.
    - ``"joint"`` (the shipped Latte and CogVideoX): trained with the denoiser in stage 4.
 4. **Denoiser** (``steps``): the plain diffusion loss on the family's own schedule and
-   prediction type (:func:`motionlib.customize.diffusion_loss`), prompts embedded by the pipeline's
+   prediction type (:func:`motionlib.customize.diffusion_loss`), except with ``zero_terminal_snr``
+   (ModelScope): its betas rescaled so that t = 999 keeps no signal, with v-prediction (Lin et al.,
+   "Common Diffusion Noise Schedules and Sample Steps are Flawed"; CogVideoX's own schedule does the
+   same). On ModelScope's schedule, x at t = 999 still holds 6.8% of the clip: the first shipped toy
+   ModelScope read the direction from it (17 of 24 held-out clips, with the caption fixed to "left"),
+   so the caption's direction word taught it nothing and samples took their direction from the
+   starting noise. Prompts are embedded by the pipeline's
    own ``encode_prompt`` (so training sees exactly what sampling sees), the caption replaced by the
    empty prompt with probability ``caption_dropout`` (for classifier-free guidance). Every batch holds
    captions of one token length, so the per-prompt cropping some pipelines do (Latte) never pads.
@@ -62,6 +68,8 @@ TOY_STEPS = 50  # DDIM steps, as in the paper
 # How each family's shipped text encoder was trained (see the module doc, stage 3).
 TOY_TEXT_ENCODER = {"modelscope": "pretrained", "latte": "joint", "cogvideox": "joint"}
 TEXT_ENCODER_MODES = ("pretrained", "joint")
+# Whether each family's shipped toy model rescales its schedule to zero terminal SNR (see the module doc).
+TOY_ZERO_TERMINAL_SNR = {"modelscope": True, "latte": False, "cogvideox": False}
 
 
 @dataclass(frozen=True)
@@ -78,6 +86,7 @@ class TrainSettings:
     kl_weight: float = 1e-6
     text_encoder: str | None = None  # "pretrained" or "joint"; None: TOY_TEXT_ENCODER[family]
     text_steps: int = 400  # "pretrained": steps of the attribute objective, batch 64
+    zero_terminal_snr: bool | None = None  # None: TOY_ZERO_TERMINAL_SNR[family]
     steps: int | None = None  # None: TOY_TRAIN_STEPS[family]
     batch: int = 16
     lr: float = 1e-3
@@ -94,6 +103,8 @@ class TrainSettings:
             object.__setattr__(self, "steps", TOY_TRAIN_STEPS[self.family])
         if self.text_encoder is None:
             object.__setattr__(self, "text_encoder", TOY_TEXT_ENCODER[self.family])
+        if self.zero_terminal_snr is None:
+            object.__setattr__(self, "zero_terminal_snr", TOY_ZERO_TERMINAL_SNR[self.family])
         if self.text_encoder not in TEXT_ENCODER_MODES:
             raise ParameterError(f"text_encoder must be one of {', '.join(TEXT_ENCODER_MODES)}, "
                                  f"got {self.text_encoder!r}")
@@ -114,7 +125,7 @@ def build_model(settings: TrainSettings) -> VideoModel:
     """Untrained toy components of ``settings.family`` (seeded) behind the family's VideoModel."""
     import diffusers
 
-    from motionlib.models.loading import quiet_diffusers, family_scheduler, get_family
+    from motionlib.models.loading import get_family, quiet_diffusers
 
     fam = get_family(settings.family)
     with torch.random.fork_rng():
@@ -128,12 +139,26 @@ def build_model(settings: TrainSettings) -> VideoModel:
         vae = components.video_vae() if settings.family == "cogvideox" else components.frame_vae()
         denoiser = components.denoiser(settings.family)
     parts = {fam.denoiser_key: denoiser, "vae": vae, "text_encoder": text_encoder, "tokenizer": tokenizer,
-             "scheduler": family_scheduler(settings.family)}  # the family's own schedule
+             "scheduler": toy_scheduler(settings)}
     with quiet_diffusers():
         pipeline = getattr(diffusers, fam.spec.pipeline_class)(**parts)
     return fam.model_class(spec=fam.spec, source="toy", denoiser=denoiser, vae=vae, text_encoder=text_encoder,
                            tokenizer=tokenizer, scheduler=pipeline.scheduler, pipeline=pipeline,
                            toy_defaults=settings.defaults)
+
+
+def toy_scheduler(settings: TrainSettings):
+    """The family's real schedule; with ``zero_terminal_snr``, its betas rescaled so that the last
+    timestep keeps no signal, and v-prediction (which zero SNR needs), as CogVideoX's own schedule is."""
+    from diffusers import DDIMScheduler
+
+    from motionlib.models.loading import family_scheduler
+
+    scheduler = family_scheduler(settings.family)
+    if settings.zero_terminal_snr and not scheduler.config.get("rescale_betas_zero_snr", False):
+        scheduler = DDIMScheduler.from_config(scheduler.config, rescale_betas_zero_snr=True,
+                                              prediction_type="v_prediction")
+    return scheduler
 
 
 def training_clips(settings: TrainSettings) -> tuple[np.ndarray, list[str], np.ndarray]:
