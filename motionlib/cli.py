@@ -202,7 +202,7 @@ def cmd_reproduce(args) -> int:
         from motionlib.executors import check_executor
 
         check_executor("ray")  # before any notebook starts: say how to install Ray (or to use --executor serial)
-    runs = execute_all(runs, args.profile)
+    runs = execute_all(runs, args.profile, args.jobs)
     print_summary(runs)
     return 0 if all(r.status == "ok" for r in runs) else 1
 
@@ -348,6 +348,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--executor", choices=["serial", "ray"],
                    help="where the batch notebooks run their units (default: the profile's: smoke serial, paper ray)")
     p.add_argument("--address", help="ray: join this cluster (auto, HOST:PORT); default: each notebook starts a local one")
+    p.add_argument("--jobs", type=int, help="notebooks at a time, each on cores/jobs torch threads "
+                                            "(default: smoke 2 on 2 or more cores, paper 1)")
     p.set_defaults(func=cmd_reproduce)
     return parser
 

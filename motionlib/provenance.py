@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import platform
 import subprocess
+import sys
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -50,6 +51,12 @@ def git_commit() -> str | None:
         return None
 
 
+def _torch_threads() -> int | None:
+    """torch's intra-op threads in this process (results can differ in the last digits between counts)."""
+    torch = sys.modules.get("torch")
+    return torch.get_num_threads() if torch is not None else None
+
+
 def record(models: Any = (), *, settings: dict | None = None, seed: int | None = None,
            what: str = "", **extra: Any) -> dict[str, Any]:
     """A provenance record. ``models``: VideoModel(s) or plain dicts describing them."""
@@ -69,6 +76,7 @@ def record(models: Any = (), *, settings: dict | None = None, seed: int | None =
         "seed": seed,
         "git_commit": git_commit(),
         "packages": package_versions(),
+        "torch_threads": _torch_threads(),
         **extra,
     }
 

@@ -8,6 +8,12 @@ Profiles:
   their units on Ray (``executor: ray``; ``--executor serial`` or ``--address`` on the command line
   change that for every notebook).
 
+Notebooks run ``jobs`` at a time (smoke: 2 on a machine with at least 2 cores; paper: 1, one GPU),
+each kernel on ``cores // jobs`` torch threads (the toy models gain little from a second thread:
+``benchmarks/bench_threads.py``). Notebooks that read each other's cached results
+(:data:`SHARED_CACHE`) run one after the other in one lane, so the later one reads what the earlier
+computed rather than computing it again beside it.
+
 Outputs go to ``<out>/<profile>/<run>/`` where ``<run>`` is the notebook stem (``-<family>`` for
 the paper profile): the executed notebook, its figures (PDF + PNG) and CSVs. A failed notebook is
 reported and the others still run; ``reproduce-summary.json`` lists every run.
@@ -20,8 +26,11 @@ also what JupyterLab offers as "Python 3 (motionlib)"), over local IPC sockets
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import sys
 import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -34,6 +43,11 @@ from motionlib.models import PAPER_FAMILIES
 
 PROFILES = ("smoke", "paper")
 KERNEL_NAME = "motionlib"
+# Notebooks that share cached results: the same sweeps (Fig. 2), the same tau-700 adapters (Tab. 1,
+# 2, 4, Fig. 4, 6). Each group runs in one lane, in this order.
+SHARED_CACHE = (("fig2_families", "fig2_tradeoff"),
+                ("tab1_timestep_range", "tab2_comparison", "tab4_rank", "fig4_qualitative", "fig6_gallery"))
+GUESS_SECONDS = 60.0  # a notebook's expected time when no earlier summary says
 
 
 def ensure_kernelspec() -> str:
@@ -164,8 +178,8 @@ def execute(run: Run) -> Run:
 
 
 def reproduce(profile: str = "smoke", only: list[str] | None = None, out: str | Path | None = None,
-              overrides: dict | None = None) -> list[Run]:
-    return execute_all(plan(profile, only, out, overrides), profile)
+              overrides: dict | None = None, jobs: int | None = None) -> list[Run]:
+    return execute_all(plan(profile, only, out, overrides), profile, jobs)
 
 
 def uses_ray(runs: list[Run]) -> bool:
@@ -173,13 +187,86 @@ def uses_ray(runs: list[Run]) -> bool:
     return any(run.parameters.get("executor") == "ray" for run in runs)
 
 
-def execute_all(runs: list[Run], profile: str) -> list[Run]:
-    """Execute the planned runs one after the other, with a bar; write reproduce-summary.json."""
-    bar = tqdm(runs, desc=f"reproduce ({profile})", unit="notebook")
-    for run in bar:
-        bar.set_postfix_str(run.name)
-        execute(run)
+def cores() -> int:
+    """CPU cores this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def default_jobs(profile: str) -> int:
+    """Notebooks at a time: 2 for the smoke profile on 2 or more cores, else 1 (the paper profile's
+    notebooks each want the whole GPU)."""
+    return 2 if profile == "smoke" and cores() >= 2 else 1
+
+
+def lanes(runs: list[Run]) -> list[list[Run]]:
+    """The runs as chains to run in order: each :data:`SHARED_CACHE` group is one chain (in the
+    group's order, every family's runs of a notebook together), every other run a chain alone."""
+    group_of = {stem: i for i, group in enumerate(SHARED_CACHE) for stem in group}
+    position = {stem: i for group in SHARED_CACHE for i, stem in enumerate(group)}
+    chains: dict = {}
+    for run in runs:
+        chains.setdefault(group_of.get(run.notebook.stem, run.name), []).append(run)
+    return [sorted(chain, key=lambda r: position.get(r.notebook.stem, 0)) for chain in chains.values()]
+
+
+def _expected_seconds(runs: list[Run]) -> dict[str, float]:
+    """Each run's time in the last summary of this output folder, or :data:`GUESS_SECONDS`."""
+    seconds = {}
+    summary = runs[0].out_dir.parent / "reproduce-summary.json" if runs else None
+    if summary and summary.is_file():
+        try:
+            seconds = {row["name"]: float(row["seconds"]) for row in json.loads(summary.read_text())
+                       if row.get("status") == "ok"}
+        except (ValueError, KeyError, TypeError):
+            seconds = {}
+    return {run.name: seconds.get(run.name, GUESS_SECONDS) for run in runs}
+
+
+def _execute_in_lane(run: Run, threads: int) -> Run:
+    """In a worker process: run one notebook whose kernel uses ``threads`` torch threads."""
+    os.environ.update({"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)})
+    return execute(run)
+
+
+def execute_all(runs: list[Run], profile: str, jobs: int | None = None) -> list[Run]:
+    """Execute the planned runs, ``jobs`` at a time (:func:`default_jobs`), longest chain of
+    :func:`lanes` first; print each as it ends; write reproduce-summary.json in plan order."""
+    if jobs is not None and (not isinstance(jobs, int) or jobs < 1):
+        raise ParameterError(f"jobs must be a positive number of notebooks at a time, got {jobs!r}")
+    jobs = min(jobs or default_jobs(profile), max(1, len(runs)))
+    bar = tqdm(total=len(runs), desc=f"reproduce ({profile}, {jobs} at a time)", unit="notebook")
+
+    def done(run: Run) -> None:
+        bar.update()
         tqdm.write(f"  {run.status:6s} {run.name} ({run.seconds:.0f} s, {run.outputs} files)")
+
+    if jobs == 1:
+        for run in runs:
+            bar.set_postfix_str(run.name)
+            done(execute(run))
+    else:
+        expected = _expected_seconds(runs)
+        waiting = sorted(lanes(runs), key=lambda chain: -sum(expected[r.name] for r in chain))
+        threads = max(1, cores() // jobs)
+        finished: dict[str, Run] = {}
+
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            running = {}  # future -> (its run, the rest of its chain)
+            while waiting or running:
+                while waiting and len(running) < jobs:
+                    chain = waiting.pop(0)
+                    running[pool.submit(_execute_in_lane, chain[0], threads)] = (chain[0], chain[1:])
+                bar.set_postfix_str(", ".join(run.name for run, _ in running.values()))
+                ended, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in ended:
+                    _, rest = running.pop(future)
+                    run = future.result()
+                    finished[run.name] = run
+                    done(run)
+                    if rest:  # the chain goes on before any chain not yet started
+                        waiting.insert(0, rest)
+        runs = [finished[r.name] for r in runs]
+    bar.close()
     if runs:
         summary = runs[0].out_dir.parent / "reproduce-summary.json"
         rows = [{**asdict(r), "notebook": str(r.notebook), "out_dir": str(r.out_dir)} for r in runs]

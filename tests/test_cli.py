@@ -8,7 +8,7 @@ from motionlib import provenance
 from motionlib.cli import main
 from motionlib.data import count_frames, read_video
 from motionlib.errors import ParameterError
-from motionlib.reproduce import notebook_parameters, plan, reproduce, uses_ray
+from motionlib.reproduce import cores, notebook_parameters, plan, reproduce, uses_ray
 
 
 def test_models_lists_the_three_families(capsys):
@@ -127,9 +127,29 @@ def test_a_finished_notebook_kernel_is_asked_to_stop_not_interrupted(monkeypatch
     assert interrupted == [False]
 
 
+@pytest.mark.parametrize("profile", ["smoke", "paper"])
+def test_notebooks_that_share_cached_results_run_in_one_lane(profile):
+    from motionlib.reproduce import SHARED_CACHE, lanes
+
+    runs = plan(profile)
+    chains = lanes(runs)
+    assert sorted(r.name for chain in chains for r in chain) == sorted(r.name for r in runs)  # each once
+    for chain in chains:
+        stems = [r.notebook.stem for r in chain]
+        group = next((g for g in SHARED_CACHE if stems[0] in g), None)
+        if group is None:
+            assert len(chain) == 1
+        else:  # every run of the group, in the group's order
+            assert [r.name for r in chain] == [r.name for stem in group for r in runs if r.notebook.stem == stem]
+    assert len(chains) == len(runs) - sum(1 for r in runs if any(r.notebook.stem in g for g in SHARED_CACHE)) \
+        + len(SHARED_CACHE)
+
+
 def test_reproduce_runs_a_notebook_and_reports(tmp_path, capfd):
-    runs = reproduce("smoke", only=["00_tour"], out=tmp_path)
-    assert [r.status for r in runs] == ["ok"], runs[0].error
+    """Two notebooks side by side (jobs=2), each kernel on half the cores' torch threads."""
+    runs = reproduce("smoke", only=["00_tour", "tab5"], out=tmp_path, jobs=2)
+    assert [(r.name, r.status) for r in runs] == [("00_tour", "ok"), ("tab5_user_study", "ok")], \
+        [r.error for r in runs]
     said = capfd.readouterr()  # our output and the kernel's (a subprocess writing to fd 1 and 2)
     for noise in ("WARNING", "Unable to parse", "without encryption", "FutureWarning", "KeyboardInterrupt",
                   "Loading pipeline components", "Loading weights"):
@@ -139,7 +159,9 @@ def test_reproduce_runs_a_notebook_and_reports(tmp_path, capfd):
                  "sample.mp4"):
         assert (out / name).exists(), name
     summary = json.loads((tmp_path / "smoke" / "reproduce-summary.json").read_text())
-    assert summary[0]["status"] == "ok"
+    assert [row["status"] for row in summary] == ["ok", "ok"]
+    provenance = json.loads((out / "tour_frames.provenance.json").read_text())
+    assert provenance["torch_threads"] == max(1, cores() // 2)
 
 
 @pytest.fixture(scope="module")
