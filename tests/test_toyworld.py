@@ -138,8 +138,8 @@ def test_spearman_matches_rank_correlation():
 def _tiny_settings(family="latte", **kw):
     from motionlib.toyworld.training import TrainSettings
 
-    return TrainSettings(family, pool=24, vae_steps=6, vae_batch=8, steps=6, batch=2, warmup=2,
-                         checkpoint_every=2, **kw)
+    small = dict(pool=24, vae_steps=6, vae_batch=8, text_steps=4, steps=6, batch=2, warmup=2, checkpoint_every=2)
+    return TrainSettings(family, **{**small, **kw})
 
 
 @pytest.mark.parametrize("family", ["modelscope", "latte", "cogvideox"])
@@ -155,6 +155,33 @@ def test_training_writes_a_loadable_toy_folder_with_its_record(tmp_path, family)
     assert model.describe()["toy_world"] and model.dtype == torch.float32
     weights = list((tmp_path / family).rglob("*.safetensors"))
     assert weights and not list((tmp_path / family).rglob("*.bin"))
+    # the schedule it trained on is the one it loads with: ModelScope's rescaled to zero terminal SNR
+    zero_snr = family == "modelscope" or family == "cogvideox"  # (CogVideoX's own schedule is)
+    assert (float(model.alphas_cumprod[-1]) == 0.0) == zero_snr
+    assert model.prediction_type == ("v_prediction" if zero_snr else "epsilon")
+    assert record["text_encoder"]["mode"] == ("pretrained" if family == "modelscope" else "joint")
+
+
+def test_pretrained_text_encoder_tells_every_attribute_and_stays_frozen(tmp_path):
+    """The attribute objective makes every captioned word move the prompt embedding (the direction word
+    as much as the others); the denoiser stage then leaves the encoder as it was."""
+    from motionlib.models import load_model
+    from motionlib.toyworld.training import build_model, pretrain_text_encoder, train
+
+    settings = _tiny_settings("modelscope", text_steps=150)
+    model = build_model(settings)
+    record = pretrain_text_encoder(model, settings, tmp_path / "work", progress=False)
+    assert min(record["attribute_accuracy"].values()) >= 0.9, record["attribute_accuracy"]
+    base = "a red striped circle moves left on a gray background"
+    swaps = {"direction": base.replace("left", "right"), "colour": base.replace("red", "blue"),
+             "shape": base.replace("circle", "square"), "background": base.replace("gray", "white")}
+    moved = {k: float((model.encode_prompt(v).cond - model.encode_prompt(base).cond).norm()) for k, v in swaps.items()}
+    assert moved["direction"] > 0.3 * max(moved.values()), moved
+
+    train(settings, tmp_path / "model", progress=False)
+    trained = load_model("modelscope", tmp_path / "model").text_encoder.state_dict()
+    for name, weight in model.text_encoder.state_dict().items():
+        torch.testing.assert_close(trained[name], weight, atol=2e-3, rtol=2e-3)  # (saved as float16)
 
 
 def test_interrupted_training_resumes_to_the_same_weights(tmp_path, monkeypatch):
