@@ -5,6 +5,8 @@ Every measuring command writes CSVs with provenance sidecars into ``--out`` and 
 
 from __future__ import annotations
 
+import argparse
+
 from pathlib import Path
 
 from motionlib.toyworld import TRAINABLE_FAMILIES
@@ -33,7 +35,7 @@ def cmd_train(args) -> int:
     from motionlib.toyworld.training import settings_with, train
 
     settings = settings_with(args.family, seed=args.seed, steps=args.steps, vae_steps=args.vae_steps, pool=args.pool,
-                             text_encoder=args.text_encoder)
+                             text_encoder=args.text_encoder, zero_terminal_snr=args.zero_terminal_snr)
     record = train(settings, args.out)
     d = record["denoiser"]
     print(f"wrote a toy-world {args.family} model to {args.out} in {record['wall_minutes']:.1f} min "
@@ -206,6 +208,9 @@ def add_parser(sub) -> None:
     p.add_argument("--text-encoder", choices=("pretrained", "joint"),
                    help="pretrained: trained first on the captions' attributes, then frozen; joint: trained with "
                         "the denoiser (default: as the family's shipped model, modelscope pretrained, others joint)")
+    p.add_argument("--zero-terminal-snr", action=argparse.BooleanOptionalAction,
+                   help="rescale the family's betas to zero signal at t=999, with v-prediction (default: as the "
+                        "family's shipped model, modelscope yes, others no; CogVideoX's own schedule already is)")
     p.set_defaults(func=cmd_train)
 
     p = cmds.add_parser("train-clip", help="train the toy CLIP from scratch (open_clip local-dir folder)")
