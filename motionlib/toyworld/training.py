@@ -220,6 +220,33 @@ class _Stage:
         checkpoint.save(self.path, weights, self.optimizer, self.generator,
                         {"run": self.run, "step": step, "losses": self.losses, "seconds": self.seconds})
 
+    def train(self, step_loss, *, total: int, lr: float, warmup: int, modules: dict[str, torch.nn.Module],
+            checkpoint_every: int, desc: str, progress: bool, clip=None, after_step=None,
+            window: int = 50) -> None:
+        """Steps ``start .. total - 1``: warm-up/cosine learning rate, ``step_loss(step) -> (loss, logged)``
+        (``logged``: the float put on the loss curve), backward, gradient norm of ``clip`` clipped to 1,
+        optimizer step, ``after_step(step)``, then a checkpoint of ``modules`` every ``checkpoint_every``
+        steps and at the end. The bar shows the mean logged loss of the last ``window`` steps."""
+        bar = tqdm(range(self.start, total), initial=self.start, total=total, disable=not progress,
+                   desc=desc, unit="step")
+        for step in bar:
+            tic = time.perf_counter()
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr * _lr_factor(step, total, warmup)
+            loss, logged = step_loss(step)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if clip is not None:
+                torch.nn.utils.clip_grad_norm_(clip, 1.0)
+            self.optimizer.step()
+            if after_step is not None:
+                after_step(step)
+            self.losses.append(logged)
+            self.seconds += time.perf_counter() - tic
+            bar.set_postfix(loss=f"{np.mean(self.losses[-window:]):.4f}")
+            if (step + 1) % checkpoint_every == 0 or step + 1 == total:
+                self.save(modules, step + 1)
+
 
 # ------------------------------------------------------------------------------------ stages
 def train_vae(model: VideoModel, videos: np.ndarray, masks: np.ndarray, s: TrainSettings, work: Path,
@@ -229,16 +256,12 @@ def train_vae(model: VideoModel, videos: np.ndarray, masks: np.ndarray, s: Train
     vae.requires_grad_(True).eval()  # no dropout or batch norm: eval() only skips no-op dropout masks
     run = {"stage": "vae", "settings": asdict(s)}
     stage = _Stage(work / "vae.safetensors", vae.parameters(), s.vae_lr, s.seed + 1, run)
-    start = stage.resume({"vae": vae})
+    stage.resume({"vae": vae})
     pixels, weights = _pixels(videos), 1 + s.fg_weight * torch.from_numpy(masks).float()
     per_clip = model.family == "cogvideox"
     batch = max(1, s.vae_batch // world.FRAMES) if per_clip else s.vae_batch
-    bar = tqdm(range(start, s.vae_steps), initial=start, total=s.vae_steps, disable=not progress,
-               desc=f"toy {s.family}: VAE", unit="step")
-    for step in bar:
-        tic = time.perf_counter()
-        for group in stage.optimizer.param_groups:
-            group["lr"] = s.vae_lr * _lr_factor(step, s.vae_steps, s.warmup)
+
+    def step_loss(step: int) -> tuple[torch.Tensor, float]:
         if per_clip:
             idx = torch.randint(len(videos), (batch,), generator=stage.generator)
             x = _vae_batch(model, pixels[idx])
@@ -252,16 +275,11 @@ def train_vae(model: VideoModel, videos: np.ndarray, masks: np.ndarray, s: Train
         recon = vae.decode(posterior.mean + posterior.std * noise).sample
         mse = (w * (recon - x) ** 2).mean() / w.mean()
         kl = 0.5 * (posterior.mean**2 + posterior.var - 1 - posterior.logvar).mean()  # per latent value
-        loss = mse + s.kl_weight * kl
-        stage.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
-        stage.optimizer.step()
-        stage.losses.append(mse.item())
-        stage.seconds += time.perf_counter() - tic
-        bar.set_postfix(loss=f"{np.mean(stage.losses[-50:]):.4f}")
-        if (step + 1) % s.checkpoint_every == 0 or step + 1 == s.vae_steps:
-            stage.save({"vae": vae}, step + 1)
+        return mse + s.kl_weight * kl, mse.item()
+
+    stage.train(step_loss, total=s.vae_steps, lr=s.vae_lr, warmup=s.warmup, modules={"vae": vae},
+                checkpoint_every=s.checkpoint_every, desc=f"toy {s.family}: VAE", progress=progress,
+                clip=list(vae.parameters()))
     vae.requires_grad_(False).eval()
     scale = 1.0 / float(encode_pool(model, videos[:512], scale=1.0).std())
     vae.register_to_config(scaling_factor=scale)
@@ -310,9 +328,7 @@ def pretrain_text_encoder(model: VideoModel, s: TrainSettings, work: Path, progr
     run = {"stage": "text_encoder", "settings": asdict(s)}
     stage = _Stage(work / "text_encoder.safetensors", [*encoder.parameters(), *heads.parameters()],
                    s.lr, s.seed + 4, run)
-    start = stage.resume({"text_encoder": encoder, "heads": heads})
-    bar = tqdm(range(start, s.text_steps), initial=start, total=s.text_steps, disable=not progress,
-               desc=f"toy {s.family}: text encoder", unit="step")
+    stage.resume({"text_encoder": encoder, "heads": heads})
 
     def loss_and_hits(idx: np.ndarray) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         pooled = model.encode_prompts([captions[i] for i in idx]).cond.mean(1)
@@ -320,21 +336,14 @@ def pretrain_text_encoder(model: VideoModel, s: TrainSettings, work: Path, progr
         loss = sum(torch.nn.functional.cross_entropy(logits[n], labels[n][idx]) for n in heads)
         return loss, {n: (logits[n].argmax(1) == labels[n][idx]).float() for n in heads}
 
-    for step in bar:
-        tic = time.perf_counter()
-        for group in stage.optimizer.param_groups:
-            group["lr"] = s.lr * _lr_factor(step, s.text_steps, min(s.warmup, s.text_steps // 4))
+    def step_loss(step: int) -> tuple[torch.Tensor, float]:
         g = groups[int(torch.multinomial(torch.from_numpy(sizes), 1, generator=stage.generator))]
-        idx = g[torch.randint(len(g), (64,), generator=stage.generator).numpy()]
-        loss, _ = loss_and_hits(idx)
-        stage.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        stage.optimizer.step()
-        stage.losses.append(loss.item())
-        stage.seconds += time.perf_counter() - tic
-        bar.set_postfix(loss=f"{np.mean(stage.losses[-50:]):.4f}")
-        if (step + 1) % s.checkpoint_every == 0 or step + 1 == s.text_steps:
-            stage.save({"text_encoder": encoder, "heads": heads}, step + 1)
+        loss, _ = loss_and_hits(g[torch.randint(len(g), (64,), generator=stage.generator).numpy()])
+        return loss, loss.item()
+
+    stage.train(step_loss, total=s.text_steps, lr=s.lr, warmup=min(s.warmup, s.text_steps // 4),
+                modules={"text_encoder": encoder, "heads": heads}, checkpoint_every=s.checkpoint_every,
+                desc=f"toy {s.family}: text encoder", progress=progress)
     encoder.requires_grad_(False).eval()
     with torch.no_grad():
         hits = [loss_and_hits(g)[1] for g in groups]
@@ -366,41 +375,33 @@ def train_denoiser(model: VideoModel, latents: torch.Tensor, captions: list[str]
         m.requires_grad_(True).eval()
     run = {"stage": "denoiser", "settings": asdict(s)}
     stage = _Stage(work / "denoiser.safetensors", params, s.lr, s.seed + 2, run)
-    start = stage.resume({**trained, **{f"ema_{k}": m for k, m in ema.items()}})
+    checkpointed = {**trained, **{f"ema_{k}": m for k, m in ema.items()}}
+    stage.resume(checkpointed)
     groups = _length_groups(model, captions)
     sizes = np.array([len(g) for g in groups], float)
-    bar = tqdm(range(start, s.steps), initial=start, total=s.steps, disable=not progress,
-               desc=f"toy {s.family}: denoiser", unit="step")
-    for step in bar:
-        tic = time.perf_counter()
-        for group in stage.optimizer.param_groups:
-            group["lr"] = s.lr * _lr_factor(step, s.steps, s.warmup)
+
+    def step_loss(step: int) -> tuple[torch.Tensor, float]:
         g = groups[int(torch.multinomial(torch.from_numpy(sizes), 1, generator=stage.generator))]
         idx = g[torch.randint(len(g), (s.batch,), generator=stage.generator).numpy()]
         x0 = latents[idx]
         t = torch.randint(0, model.num_train_timesteps, (s.batch,), generator=stage.generator)
         noise = torch.randn(x0.shape, generator=stage.generator)
         drop = torch.rand(s.batch, generator=stage.generator) < s.caption_dropout
-        if joint:
-            embeds = model.encode_prompts([captions[i] for i in idx])
-        else:
-            embeds = frozen_embeds(idx)
+        embeds = model.encode_prompts([captions[i] for i in idx]) if joint else frozen_embeds(idx)
         cond = torch.where(drop[:, None, None], embeds.uncond, embeds.cond)
         loss = diffusion_loss(model, x0, t, noise, PromptEmbeds(embeds.prompt, cond, embeds.uncond))
-        stage.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        stage.optimizer.step()
+        return loss, loss.item()
+
+    @torch.no_grad()
+    def update_ema(step: int) -> None:
         decay = min(s.ema, (1 + step) / (10 + step))
-        with torch.no_grad():
-            for name, module in trained.items():
-                for p_ema, p in zip(ema[name].parameters(), module.parameters()):
-                    p_ema.lerp_(p, 1 - decay)
-        stage.losses.append(loss.item())
-        stage.seconds += time.perf_counter() - tic
-        bar.set_postfix(loss=f"{np.mean(stage.losses[-100:]):.4f}")
-        if (step + 1) % s.checkpoint_every == 0 or step + 1 == s.steps:
-            stage.save({**trained, **{f"ema_{k}": m for k, m in ema.items()}}, step + 1)
+        for name, module in trained.items():
+            for p_ema, p in zip(ema[name].parameters(), module.parameters()):
+                p_ema.lerp_(p, 1 - decay)
+
+    stage.train(step_loss, total=s.steps, lr=s.lr, warmup=s.warmup, modules=checkpointed,
+                checkpoint_every=s.checkpoint_every, desc=f"toy {s.family}: denoiser", progress=progress,
+                clip=params, after_step=update_ema, window=100)
     with torch.no_grad():
         for name, module in trained.items():
             module.load_state_dict(ema[name].state_dict())
