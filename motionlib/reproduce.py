@@ -16,7 +16,8 @@ computed rather than computing it again beside it.
 
 Outputs go to ``<out>/<profile>/<run>/`` where ``<run>`` is the notebook stem (``-<family>`` for
 the paper profile): the executed notebook, its figures (PDF + PNG) and CSVs. A failed notebook is
-reported and the others still run; ``reproduce-summary.json`` lists every run.
+reported and the others still run, also when the worker process running it dies (killed, out of
+memory); ``reproduce-summary.json`` lists every run.
 
 Notebooks run on the kernelspec :data:`KERNEL_NAME` of this interpreter (:func:`ensure_kernelspec`,
 also what JupyterLab offers as "Python 3 (motionlib)"), over local IPC sockets
@@ -31,6 +32,7 @@ import os
 import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -228,9 +230,24 @@ def _execute_in_lane(run: Run, threads: int) -> Run:
     return execute(run)
 
 
-def execute_all(runs: list[Run], profile: str, jobs: int | None = None) -> list[Run]:
+def _result_or_failure(future, run: Run) -> Run:
+    """The run a worker returned, or ``run`` marked failed if its worker process died."""
+    try:
+        return future.result()
+    except Exception as err:  # the notebook's own errors are caught in execute(); this is the process
+        run.status = "failed"
+        run.error = (f"its worker process died ({type(err).__name__}: {err}); a notebook running beside it "
+                     f"may have been the cause. The other notebooks went on; rerun this one with "
+                     f"`motionlib reproduce --only {run.name}`")[:400]
+        return run
+
+
+def execute_all(runs: list[Run], profile: str, jobs: int | None = None, *, worker=None) -> list[Run]:
     """Execute the planned runs, ``jobs`` at a time (:func:`default_jobs`), longest chain of
-    :func:`lanes` first; print each as it ends; write reproduce-summary.json in plan order."""
+    :func:`lanes` first; print each as it ends; write reproduce-summary.json in plan order.
+    A worker process that dies fails the notebooks it was running; the rest run in a fresh pool.
+    ``worker(run, threads) -> Run`` (default :func:`_execute_in_lane`) runs one notebook in a worker."""
+    worker = worker or _execute_in_lane
     if jobs is not None and (not isinstance(jobs, int) or jobs < 1):
         raise ParameterError(f"jobs must be a positive number of notebooks at a time, got {jobs!r}")
     jobs = min(jobs or default_jobs(profile), max(1, len(runs)))
@@ -249,26 +266,37 @@ def execute_all(runs: list[Run], profile: str, jobs: int | None = None) -> list[
         waiting = sorted(lanes(runs), key=lambda chain: -sum(expected[r.name] for r in chain))
         threads = max(1, cores() // jobs)
         finished: dict[str, Run] = {}
-
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            running = {}  # future -> (its run, the rest of its chain)
+        running = {}  # future -> (its run, the rest of its chain)
+        pool = None
+        try:
             while waiting or running:
+                if pool is None:
+                    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
                 while waiting and len(running) < jobs:
                     chain = waiting.pop(0)
-                    running[pool.submit(_execute_in_lane, chain[0], threads)] = (chain[0], chain[1:])
+                    running[pool.submit(worker, chain[0], threads)] = (chain[0], chain[1:])
                 bar.set_postfix_str(", ".join(run.name for run, _ in running.values()))
                 ended, _ = wait(running, return_when=FIRST_COMPLETED)
+                if any(isinstance(f.exception(), BrokenProcessPool) for f in ended):
+                    # a worker died (killed, out of memory): the pool ends every notebook it was running
+                    ended, _ = wait(running)
+                    pool.shutdown(wait=True)
+                    pool = None
                 for future in ended:
-                    _, rest = running.pop(future)
-                    run = future.result()
+                    first, rest = running.pop(future)
+                    run = _result_or_failure(future, first)
                     finished[run.name] = run
                     done(run)
                     if rest:  # the chain goes on before any chain not yet started
                         waiting.insert(0, rest)
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
         runs = [finished[r.name] for r in runs]
     bar.close()
     if runs:
         summary = runs[0].out_dir.parent / "reproduce-summary.json"
+        summary.parent.mkdir(parents=True, exist_ok=True)
         rows = [{**asdict(r), "notebook": str(r.notebook), "out_dir": str(r.out_dir)} for r in runs]
         summary.write_text(json.dumps(rows, indent=2) + "\n")
     return runs

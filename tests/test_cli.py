@@ -164,6 +164,34 @@ def test_reproduce_runs_a_notebook_and_reports(tmp_path, capfd):
     assert provenance["torch_threads"] == max(1, cores() // 2)
 
 
+def _worker_that_dies_on_the_tour(run, threads):
+    """Stands in for the notebook worker (in a spawned process): 00_tour kills its process."""
+    import os
+    import time
+
+    if run.name == "00_tour":
+        os._exit(3)
+    time.sleep(0.2)
+    run.status, run.seconds = "ok", 0.2
+    return run
+
+
+def test_a_dying_worker_fails_its_notebooks_and_the_rest_still_run(tmp_path):
+    """A worker process that dies (killed, out of memory) fails what it ran; the remaining notebooks run
+    in a fresh pool and the summary lists every run."""
+    from motionlib.reproduce import execute_all
+
+    runs = plan("smoke", only=["00_tour", "tab5", "fig1"], out=tmp_path)
+    runs = execute_all(runs, "smoke", jobs=2, worker=_worker_that_dies_on_the_tour)
+    status = {r.name: (r.status, r.error) for r in runs}
+    assert status["00_tour"][0] == "failed" and "worker process died" in status["00_tour"][1]
+    assert "--only 00_tour" in status["00_tour"][1]
+    started_after = [r for r in runs if r.name != "00_tour" and r.status == "ok"]
+    assert started_after, status  # at least the run submitted after the death ran, in a fresh pool
+    summary = json.loads((tmp_path / "smoke" / "reproduce-summary.json").read_text())
+    assert sorted(row["name"] for row in summary) == sorted(status)
+
+
 @pytest.fixture(scope="module")
 def outside_clip(tmp_path_factory):
     """A real clip that is not in the repository: a bundled one reversed, cropped, as a gif."""
