@@ -230,15 +230,15 @@ def _execute_in_lane(run: Run, threads: int) -> Run:
     return execute(run)
 
 
-def _result_or_failure(future, run: Run) -> Run:
+def _result_or_failure(future, run: Run, profile: str) -> Run:
     """The run a worker returned, or ``run`` marked failed if its worker process died."""
     try:
         return future.result()
     except Exception as err:  # the notebook's own errors are caught in execute(); this is the process
         run.status = "failed"
-        run.error = (f"its worker process died ({type(err).__name__}: {err}); a notebook running beside it "
-                     f"may have been the cause. The other notebooks went on; rerun this one with "
-                     f"`motionlib reproduce --only {run.name}`")[:400]
+        run.error = (f"its worker process died ({type(err).__name__}: {str(err)[:200]}); a notebook "
+                     f"running beside it may have been the cause. The other notebooks went on; rerun this one with "
+                     f"`motionlib reproduce --profile {profile} --only {run.notebook.stem}`")
         return run
 
 
@@ -284,7 +284,7 @@ def execute_all(runs: list[Run], profile: str, jobs: int | None = None, *, worke
                     pool = None
                 for future in ended:
                     first, rest = running.pop(future)
-                    run = _result_or_failure(future, first)
+                    run = _result_or_failure(future, first, profile)
                     finished[run.name] = run
                     done(run)
                     if rest:  # the chain goes on before any chain not yet started
