@@ -324,7 +324,7 @@ def pretrain_text_encoder(model: VideoModel, s: TrainSettings, work: Path, progr
     encoder = model.text_encoder
     encoder.requires_grad_(True).eval()
     groups = _length_groups(model, captions)
-    sizes = np.array([len(g) for g in groups], float)
+    draw = _same_length_draw(groups)
     run = {"stage": "text_encoder", "settings": asdict(s)}
     stage = _Stage(work / "text_encoder.safetensors", [*encoder.parameters(), *heads.parameters()],
                    s.lr, s.seed + 4, run)
@@ -337,8 +337,7 @@ def pretrain_text_encoder(model: VideoModel, s: TrainSettings, work: Path, progr
         return loss, {n: (logits[n].argmax(1) == labels[n][idx]).float() for n in heads}
 
     def step_loss(step: int) -> tuple[torch.Tensor, float]:
-        g = groups[int(torch.multinomial(torch.from_numpy(sizes), 1, generator=stage.generator))]
-        loss, _ = loss_and_hits(g[torch.randint(len(g), (64,), generator=stage.generator).numpy()])
+        loss, _ = loss_and_hits(draw(64, stage.generator))
         return loss, loss.item()
 
     stage.train(step_loss, total=s.text_steps, lr=s.lr, warmup=min(s.warmup, s.text_steps // 4),
@@ -356,6 +355,18 @@ def _length_groups(model: VideoModel, captions: list[str]) -> list[np.ndarray]:
     """Indices of the captions grouped by token count."""
     lengths = np.array([len(model.tokenizer(c).input_ids) for c in captions])
     return [np.flatnonzero(lengths == n) for n in np.unique(lengths)]
+
+
+def _same_length_draw(groups: list[np.ndarray]):
+    """``draw(n, generator) -> idx``: ``n`` caption indices from one group of :func:`_length_groups`
+    (a group picked in proportion to its size), so a batch needs no padding."""
+    sizes = torch.tensor([len(g) for g in groups], dtype=torch.float64)
+
+    def draw(n: int, generator: torch.Generator) -> np.ndarray:
+        g = groups[int(torch.multinomial(sizes, 1, generator=generator))]
+        return g[torch.randint(len(g), (n,), generator=generator).numpy()]
+
+    return draw
 
 
 def train_denoiser(model: VideoModel, latents: torch.Tensor, captions: list[str], s: TrainSettings,
@@ -377,12 +388,10 @@ def train_denoiser(model: VideoModel, latents: torch.Tensor, captions: list[str]
     stage = _Stage(work / "denoiser.safetensors", params, s.lr, s.seed + 2, run)
     checkpointed = {**trained, **{f"ema_{k}": m for k, m in ema.items()}}
     stage.resume(checkpointed)
-    groups = _length_groups(model, captions)
-    sizes = np.array([len(g) for g in groups], float)
+    draw = _same_length_draw(_length_groups(model, captions))
 
     def step_loss(step: int) -> tuple[torch.Tensor, float]:
-        g = groups[int(torch.multinomial(torch.from_numpy(sizes), 1, generator=stage.generator))]
-        idx = g[torch.randint(len(g), (s.batch,), generator=stage.generator).numpy()]
+        idx = draw(s.batch, stage.generator)
         x0 = latents[idx]
         t = torch.randint(0, model.num_train_timesteps, (s.batch,), generator=stage.generator)
         noise = torch.randn(x0.shape, generator=stage.generator)
