@@ -129,18 +129,28 @@ def test_toy_clip_ranks_the_true_caption_first():
     assert scorer.score(video, world.caption(spec)) > scorer.score(video, world.caption(spec.with_attribute("colour", "blue")))
 
 
-@pytest.fixture(scope="module")
-def red_square_moving_right(tmp_path_factory):
-    """`motionlib sample --source toy` for one caption, read back from the mp4 (seed 0, deterministic)."""
+def _sample_with_cli(family: str, caption: str, folder) -> np.ndarray:
+    """`motionlib sample --model family --source toy --prompt caption`, read back from the mp4 as int
+    ``(F, H, W, 3)`` (seed 0, deterministic)."""
     from motionlib.cli import main
     from motionlib.data import read_video
 
-    out = tmp_path_factory.mktemp("sample") / "x.mp4"
-    assert main(["sample", "--model", "modelscope", "--source", "toy", "--prompt",
-                 "a red square moves right on a gray background", "--out", str(out)]) == 0
-    video = read_video(out, None).astype(int)
-    red = (video[..., 0] > 150) & (video[..., 1] < 110) & (video[..., 2] < 110)
-    return video, red
+    out = folder / "x.mp4"
+    assert main(["sample", "--model", family, "--source", "toy", "--prompt", caption, "--out", str(out)]) == 0
+    return read_video(out, None).astype(int)
+
+
+def _red(video: np.ndarray) -> np.ndarray:
+    """Pixels that are clearly red, ``(F, H, W)`` bool."""
+    return (video[..., 0] > 150) & (video[..., 1] < 110) & (video[..., 2] < 110)
+
+
+@pytest.fixture(scope="module")
+def red_square_moving_right(tmp_path_factory):
+    """The toy ModelScope's sample of the checker's caption and its red pixels."""
+    video = _sample_with_cli("modelscope", "a red square moves right on a gray background",
+                             tmp_path_factory.mktemp("sample"))
+    return video, _red(video)
 
 
 def test_sample_command_draws_the_caption_by_an_independent_measurement(red_square_moving_right):
@@ -176,12 +186,7 @@ def _object_track(video: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 ])
 def test_toy_modelscope_moves_other_captions_their_way(caption, tmp_path):
     """Other directions, colours, shapes and backgrounds, by the same kind of pixel measurement."""
-    from motionlib.cli import main
-    from motionlib.data import read_video
-
-    out = tmp_path / "x.mp4"
-    assert main(["sample", "--model", "modelscope", "--source", "toy", "--prompt", caption, "--out", str(out)]) == 0
-    track, colour = _object_track(read_video(out, None).astype(float))
+    track, colour = _object_track(_sample_with_cli("modelscope", caption, tmp_path).astype(float))
     said = world.parse_caption(caption)
     step = np.array(world.DIRECTIONS[said["direction"]])
     along, across = (track[-1] - track[0]) @ step, abs((track[-1] - track[0]) @ step[::-1])
@@ -193,14 +198,8 @@ def test_toy_modelscope_moves_other_captions_their_way(caption, tmp_path):
 
 def test_toy_cogvideox_sample_is_a_red_square_moving_right(tmp_path):
     """The same independent pixel check on the toy CogVideoX, the toy model that draws direction."""
-    from motionlib.cli import main
-    from motionlib.data import read_video
-
-    out = tmp_path / "x.mp4"
-    assert main(["sample", "--model", "cogvideox", "--source", "toy", "--prompt",
-                 "a red square moves right on a gray background", "--out", str(out)]) == 0
-    video = read_video(out, None).astype(int)
-    red = (video[..., 0] > 150) & (video[..., 1] < 110) & (video[..., 2] < 110)
+    video = _sample_with_cli("cogvideox", "a red square moves right on a gray background", tmp_path)
+    red = _red(video)
     assert red.reshape(len(video), -1).sum(axis=1).min() > 20
     assert np.abs(video[:, :3, :3].reshape(-1, 3) - 128).max() < 40
     xs = [np.nonzero(f)[1].mean() for f in red]
