@@ -52,11 +52,12 @@ class VideoItem:
     num_frames: int | None = None
 
     def edit(self, kind: str) -> str:
-        """The edit caption of ``kind`` (one of :data:`EDIT_KINDS`)."""
-        if kind not in EDIT_KINDS:
-            raise DatasetError(f"unknown edit kind {kind!r}; choose one of {', '.join(EDIT_KINDS)}")
+        """The edit caption of ``kind``: one of :data:`EDIT_KINDS` (every video), or a motion edit
+        of a toy clip (``direction``, ``direction_colour`` ...: :mod:`motionlib.toyworld.dataset`)."""
         if kind not in self.edits:
-            raise DatasetError(f"video {self.name!r} has no {kind!r} edit caption")
+            known = "" if kind in EDIT_KINDS else "unknown edit kind: "
+            raise DatasetError(f"{known}video {self.name!r} has no {kind!r} edit caption; its edits are "
+                               f"{', '.join(self.edits) or 'none'} (motion edits exist for toy clips only)")
         return self.edits[kind]
 
 

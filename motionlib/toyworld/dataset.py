@@ -6,19 +6,29 @@ model trained on them), rendered from ``seed`` and written once as lossless PNG 
 (``toy00-...``) are what the base models know, for the resampling study (Fig. 1-2);
 ``path="zigzag"`` clips (``zig00-...``) move in a way no base model saw, the references of the
 motion-customization notebooks (Tab. 1-4, Fig. 4-6). Each clip's edit captions change its
-appearance only, keeping its motion words, like TGVE's:
+appearance (TGVE's four kinds, which keep the motion words) or the motion too:
 
-=============  ====================================================  ===================
-edit kind      what changes                                          TGVE's counterpart
-=============  ====================================================  ===================
-``object``     colour and shape (another object)                     object (subject)
-``style``      texture                                               style
-``background`` background                                            background
-``multiple``   colour, shape, texture and background                 multiple
-=============  ====================================================  ===================
+======================  =============================================  ===================
+edit kind               what changes                                   TGVE's counterpart
+======================  =============================================  ===================
+``object``              colour and shape (another object)              object (subject)
+``style``               texture                                        style
+``background``          background                                     background
+``multiple``            colour, shape, texture and background          multiple
+``direction``           the direction of travel                        (none)
+``direction_colour``    direction and colour                           (none)
+``direction_multiple``  direction, colour, shape, texture, background  (none)
+``path``                straight <-> zigzag                            (none)
+======================  =============================================  ===================
+
+TGVE's edits cannot change the motion, so a sweep with them cannot show the motion / appearance
+trade-off; the motion edits can (the toy defaults of Fig. 1-2 use ``direction_colour``). A ``path``
+edit needs a model that draws zigzags (:func:`check_edit_kind`).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
@@ -27,8 +37,15 @@ from motionlib.data.datasets import VideoItem
 from motionlib.errors import DatasetError
 from motionlib.toyworld import world
 
-EDIT_ATTRIBUTES = {"object": ("colour", "shape"), "style": ("texture",), "background": ("background",),
-                   "multiple": ("colour", "shape", "texture", "background")}
+APPEARANCE_EDITS = {"object": ("colour", "shape"), "style": ("texture",), "background": ("background",),
+                    "multiple": ("colour", "shape", "texture", "background")}
+MOTION_EDITS = {"direction": ("direction",), "direction_colour": ("direction", "colour"),
+                "direction_multiple": ("direction", "colour", "shape", "texture", "background"),
+                "path": ("path",)}
+# Appearance kinds first: each clip's edits are drawn in this order from one generator, so adding
+# kinds at the end left the appearance edits (and every cached sweep of them) as they were.
+EDIT_ATTRIBUTES = {**APPEARANCE_EDITS, **MOTION_EDITS}
+EDIT_KINDS = tuple(EDIT_ATTRIBUTES)
 DEFAULT_SEED = 7
 PREFIX = {"straight": "toy", "zigzag": "zig"}
 
@@ -48,9 +65,36 @@ def edited(spec: world.ClipSpec, attributes: tuple[str, ...], rng: np.random.Gen
 
 
 def edit_specs(spec: world.ClipSpec, index: int, seed: int = DEFAULT_SEED) -> dict[str, world.ClipSpec]:
-    """The four edits of clip ``index`` (seeded by ``seed`` and ``index``)."""
+    """The edits of clip ``index``, one per :data:`EDIT_KINDS` (seeded by ``seed`` and ``index``)."""
     rng = np.random.default_rng([seed, index])
     return {kind: edited(spec, attrs, rng) for kind, attrs in EDIT_ATTRIBUTES.items()}
+
+
+def training_paths(model) -> tuple[str, ...]:
+    """The paths a toy model was trained on (its ``toyworld.json``); every path for a model not of the toy world."""
+    import json
+
+    from motionlib.models.loading import TOY_RECORD
+
+    if not getattr(model, "is_toy", False):
+        return world.PATHS
+    folder = paths.TOY_MODELS_DIR / model.family if model.source == "toy" else Path(model.source)
+    record = folder / TOY_RECORD
+    if not record.is_file():
+        return world.TRAINING_PATHS
+    return tuple(json.loads(record.read_text()).get("world", {}).get("training_paths", world.TRAINING_PATHS))
+
+
+def check_edit_kind(kind: str, model=None) -> tuple[str, ...]:
+    """The attributes edit ``kind`` changes; a clear error for an unknown kind, or for a path edit
+    on a toy model that was never trained on zigzags (it cannot draw one, so the edit cannot take)."""
+    if kind not in EDIT_ATTRIBUTES:
+        raise DatasetError(f"unknown toy edit kind {kind!r}; choose one of {', '.join(EDIT_KINDS)}")
+    if "path" in EDIT_ATTRIBUTES[kind] and model is not None and "zigzag" not in training_paths(model):
+        raise DatasetError(f"a {kind!r} edit asks for a zigzag, which the toy {model.family} model never saw in "
+                           f"training (its toyworld.json: paths {', '.join(training_paths(model))}); the edit cannot "
+                           "take, so it measures nothing: use direction, direction_colour or direction_multiple")
+    return EDIT_ATTRIBUTES[kind]
 
 
 def clip_name(index: int, spec: world.ClipSpec) -> str:
