@@ -1,27 +1,22 @@
-"""The paper's claim measured against the truth: when does each attribute get committed?
+"""Protocol (a), the paper's: DDIM inversion, then resampling over prompt windows, read by the oracle.
 
-For each toy clip and each appearance attribute (colour, shape, texture, background), the clip is
-DDIM-inverted with its caption ``c`` and resampled over every prompt window with ``c'``, the caption
-with that one attribute changed (:func:`motionlib.sweep.run_sweep`, the Fig. 2 code). The oracle
-reads every result:
+For each held-out toy clip (caption A) and its edit of ``edit_kind`` (caption B,
+:mod:`motionlib.toyworld.dataset`), the clip is DDIM-inverted with A and resampled with B for
+``t < tau_start`` and A before (:func:`motionlib.sweep.run_sweep`, the Fig. 1-2 code, cached the
+same way). With ``tau = tau_start`` and ``tau_end = 0`` this is the question of :mod:`.commitment`:
+``tau = 0`` is the no-edit reconstruction (A at every step), ``tau = 1000`` is B at every step.
 
-- ``edit_took``: the attribute now has ``c'``'s value (appearance change);
-- ``motion_kept``: same direction and path as the clip, and a mean centroid distance to the clip's
-  trajectory within :data:`TRAJECTORY_TOLERANCE` (motion preservation);
-- ``trajectory_error_px``: that distance.
+Each sample row (:func:`inversion_samples`) holds the captions' and the oracle's values of every
+attribute, the sweep's metrics (CLIP-score change, flow similarity against the clip and against the
+no-edit reconstruction) and the trajectory errors against the reconstruction (``_a_``), the
+``tau = 1000`` sample (``_b_``) and the source clip (``_source_``): "motion kept" can be measured
+against the clip and against the reconstruction (:func:`motion_kept`).
 
-**Commitment time** of a (clip, attribute): the largest ``tau_start`` (with ``tau_end = 0``) at
-which swapping the prompt no longer changes the attribute, *and* no smaller ``tau_start`` changes it
-either (so an isolated miss above the boundary does not count). Appearance: "changes" is
-``edit_took``; the clip only counts for that attribute if the edit takes at ``tau_start = 1000``.
-Motion: "changes" is ``not motion_kept``; if motion survives even a swap at 1000 its commitment
-time is 1000. Large commitment times mean early commitment (timesteps count down while sampling).
+The edit kinds that keep the motion words (``object``, ``style``, ``background``, ``multiple``:
+TGVE's) cannot change the direction, so with them only the trajectory can move; the motion edits
+(``direction``, ``direction_colour``, ``direction_multiple``) can.
 
-:func:`spearman_checks` compares the paper's metrics with the oracle over windows: CLIP-score change
-against the rate of ``edit_took``, and flow similarity against ``motion_kept`` and against
-``-trajectory_error_px``.
-
-``TRAJECTORY_TOLERANCE`` (half the object's radius) was fixed before any model was measured.
+:func:`spearman_checks` compares the paper's metrics with the oracle over windows.
 """
 
 from __future__ import annotations
@@ -30,125 +25,88 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from motionlib import analysis
 from motionlib.models.base import VideoModel
 from motionlib.sweep import SweepSettings, run_sweep
-from motionlib.toyworld import oracle, world
-from motionlib.windows import PromptWindow, grid_windows
+from motionlib.toyworld import commitment, oracle, world
+from motionlib.toyworld.dataset import DEFAULT_SEED, check_edit_kind, edit_specs, toy_specs
+from motionlib.toyworld.switching import sample_row
+from motionlib.windows import NO_EDIT, PromptWindow, grid_values
 
-CLAIM_ATTRIBUTES = ("colour", "shape", "texture", "background")
-TRAJECTORY_TOLERANCE = world.RADIUS / 2  # pixels
-
-
-def read_result(video: np.ndarray, source: oracle.Reading, attribute: str, original: str, target: str) -> dict:
-    """The oracle's view of one resampled video against the source clip's reading."""
-    reading = oracle.read(video)
-    error = oracle.trajectory_error(source, reading)
-    now = getattr(reading, attribute)
-    direction_kept = reading.direction == source.direction
-    path_kept = reading.path == source.path
-    return {
-        "attribute_read": now, "edit_took": now == target, "original_kept": now == original,
-        "direction_kept": direction_kept, "path_kept": path_kept, "trajectory_error_px": error,
-        "motion_kept": bool(direction_kept and path_kept and error <= TRAJECTORY_TOLERANCE),
-        "found": reading.found,
-    }
+TRAJECTORY_TOLERANCE = commitment.DEFAULT_TOLERANCE  # px: half the object's radius, fixed before any measurement
 
 
-def claim_sweeps(model: VideoModel, specs: list[world.ClipSpec], scorer, *, settings: SweepSettings = SweepSettings(),
-                 attributes: tuple[str, ...] = CLAIM_ATTRIBUTES, windows: list[PromptWindow] | None = None,
-                 seed: int = 0, progress: bool = True) -> pd.DataFrame:
-    """One row per (clip, attribute, window): the sweep's metrics and the oracle's reading.
-
-    Each clip's edit of each attribute picks another value from a generator seeded by
-    ``(seed, clip index)``. Rows with ``tau_start = tau_end = 0`` are the no-edit reconstruction
-    (``c`` at every step). Sweeps are cached like any ``run_sweep``.
-    """
-    windows = windows or grid_windows(settings.grid)
+def inversion_samples(model: VideoModel, clips: int, scorer, *, edit_kind: str = "direction_multiple",
+                      num_steps: int | None = None, guidance_scale: float | None = None, grid: int = 100,
+                      data_seed: int = DEFAULT_SEED, progress: bool = True) -> pd.DataFrame:
+    """One row per (clip, tau_start) of protocol (a), ``tau_end = 0``, on the first ``clips``
+    held-out toy clips (see the module doc). Sweeps are cached like any ``run_sweep``."""
+    check_edit_kind(edit_kind, model)
+    settings = SweepSettings(num_steps=num_steps, guidance_scale=guidance_scale, grid=grid)
+    s = settings.resolve(model)
+    windows = [PromptWindow(t, 0) for t in grid_values(grid) if t > 0]
+    top = PromptWindow(max(grid_values(grid)), 0)
+    base = {"model": model.family, "protocol": "inversion", "edit_kind": edit_kind,
+            "guidance": s.guidance_scale, "steps": s.num_steps}
     rows = []
-    bar = tqdm(total=len(specs) * len(attributes), desc=f"{model.family} claim sweeps", disable=not progress)
-    for i, spec in enumerate(specs):
-        video = world.render(spec)
+    for clip, spec_a in enumerate(tqdm(toy_specs(clips, data_seed), desc=f"{model.family} inversion sweeps",
+                                       disable=not progress)):
+        spec_b = edit_specs(spec_a, clip, data_seed)[edit_kind]
+        video = world.render(spec_a)
+        caption_a, caption_b = world.caption(spec_a), world.caption(spec_b)
+        result = run_sweep(model, video, caption_a, caption_b, scorer, name=f"toy{clip:02d}", edit_kind=edit_kind,
+                           settings=settings, windows=windows, keep_videos=True, progress=False)
         source = oracle.read(video)
-        caption = world.caption(spec)
-        base = {"model": model.family, "clip": i, "caption": caption}
-        rng = np.random.default_rng([seed, i])
-        targets = {a: world.other_value(a, getattr(spec, a), rng) for a in attributes}
-        for attribute in attributes:
-            original, target = getattr(spec, attribute), targets[attribute]
-            edit = world.caption(spec.with_attribute(attribute, target))
-            result = run_sweep(model, video, caption, edit, scorer, name=f"clip{i}", edit_kind=attribute,
-                               settings=settings, windows=windows, keep_videos=True, progress=False)
-            for r in result.rows.itertuples():  # the no-edit reference (0, 0) first, then ``windows``
-                w = PromptWindow(r.tau_start, r.tau_end)
-                rows.append({**base, "attribute": attribute, "original": original, "target": target,
-                             "edit": edit, "tau_start": w.tau_start, "tau_end": w.tau_end,
-                             "clip_change": r.clip_change, "flow_similarity": r.flow_similarity,
-                             "flow_similarity_robust": r.flow_similarity_robust,
-                             **read_result(result.videos[w], source, attribute, original, target)})
-            bar.update()
-    bar.close()
+        readings = {w: oracle.read(v) for w, v in result.videos.items()}
+        for r in result.rows.itertuples():
+            w = PromptWindow(r.tau_start, r.tau_end)
+            reading = readings[w]
+            rows.append({**base, "clip": clip, "seed": 0, "tau": w.tau_start, "caption_a": caption_a,
+                         "caption_b": caption_b, **sample_row(reading, spec_a, spec_b),
+                         "trajectory_error_a_px": oracle.trajectory_error(reading, readings[NO_EDIT]),
+                         "trajectory_error_b_px": oracle.trajectory_error(reading, readings[top]),
+                         "trajectory_error_source_px": oracle.trajectory_error(reading, source),
+                         "clip_change": r.clip_change, "flow_similarity": r.flow_similarity,
+                         "flow_similarity_robust": r.flow_similarity_robust,
+                         "flow_similarity_vs_no_edit": r.flow_similarity_vs_no_edit})
     return pd.DataFrame(rows)
 
 
-def commit_time(tau_starts, changed) -> float:
-    """The largest ``tau_start`` at which the attribute is unchanged, with every smaller one unchanged
-    too; 0 when the smallest ``tau_start`` already changes it."""
-    order = np.argsort(tau_starts)
-    taus, changed = np.asarray(tau_starts)[order], np.asarray(changed, bool)[order]
-    first_change = np.flatnonzero(changed)
-    if len(first_change) == 0:
-        return float(taus[-1])
-    k = first_change[0]
-    return float(taus[k - 1]) if k > 0 else 0.0
+PROTOCOLS = ("inversion", "switching")
 
 
-def commitment(rows: pd.DataFrame) -> pd.DataFrame:
-    """Per (model, clip, attribute): appearance and motion commitment times (see the module doc)."""
-    out = []
-    curve = rows[(rows["tau_end"] == 0) & (rows["tau_start"] > 0)]
-    for (model, clip, attribute), g in curve.groupby(["model", "clip", "attribute"]):
-        g = g.sort_values("tau_start")
-        took_at_start = bool(g.loc[g["tau_start"].idxmax(), "edit_took"])
-        monotone = bool(np.all(np.diff(g["edit_took"].to_numpy(int)) >= 0))
-        out.append({
-            "model": model, "clip": clip, "attribute": attribute, "edit_takes_at_1000": took_at_start,
-            "appearance_commit": commit_time(g["tau_start"], g["edit_took"]) if took_at_start else np.nan,
-            "appearance_monotone": monotone,
-            "motion_commit": commit_time(g["tau_start"], ~g["motion_kept"].astype(bool)),
-        })
-    return pd.DataFrame(out)
+def protocol_samples(model: VideoModel, protocol: str, clips: int, *, scorer=None, edit_kind: str = "direction_colour",
+                     num_steps: int | None = None, guidance_scale: float | None = None, seeds: int = 1,
+                     grid: int = 100, progress: bool = True) -> pd.DataFrame:
+    """Sample rows of ``protocol``: ``"inversion"`` (:func:`inversion_samples`, needs ``scorer``) or
+    ``"switching"`` (:func:`motionlib.toyworld.switching.switching_samples`, ``seeds`` noises per clip)."""
+    from motionlib.errors import ParameterError
+    from motionlib.toyworld.switching import switching_samples
+
+    if protocol == "inversion":
+        if scorer is None:
+            raise ParameterError("the inversion protocol scores CLIP-score change: pass a scorer (clip_scorer('auto', model))")
+        rows = inversion_samples(model, clips, scorer, edit_kind=edit_kind, num_steps=num_steps,
+                                 guidance_scale=guidance_scale, grid=grid, progress=progress)
+    elif protocol == "switching":
+        rows = switching_samples(model, clips, edit_kind=edit_kind, seeds=seeds, num_steps=num_steps,
+                                 guidance_scale=guidance_scale, grid=grid, progress=progress)
+    else:
+        raise ParameterError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
+    # "family" when the family's guidance was used, so settings line up across families in the tables
+    return rows.assign(guidance_setting="family" if guidance_scale is None else f"{guidance_scale:g}")
 
 
-def commitment_summary(commits: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
-    """Mean commitment time per (model, attribute) with 95% bootstrap intervals over clips; the motion
-    row pools the edits of all attributes (per clip: the mean over its edits)."""
-    out = []
-    for (model, attribute), g in commits.groupby(["model", "attribute"]):
-        values = g["appearance_commit"].dropna()
-        lo, hi = analysis.bootstrap_ci(values, n_boot=n_boot, seed=seed)
-        out.append({"model": model, "attribute": attribute, "commit_mean": values.mean(), "commit_lo": lo,
-                    "commit_hi": hi, "commit_median": values.median(), "clips": len(values),
-                    "edit_takes_at_1000": g["edit_takes_at_1000"].mean(),
-                    "monotone": g["appearance_monotone"].mean()})
-    for model, g in commits.groupby("model"):
-        per_clip = g.groupby("clip")["motion_commit"].mean()
-        lo, hi = analysis.bootstrap_ci(per_clip, n_boot=n_boot, seed=seed)
-        out.append({"model": model, "attribute": "motion", "commit_mean": per_clip.mean(), "commit_lo": lo,
-                    "commit_hi": hi, "commit_median": per_clip.median(), "clips": len(per_clip),
-                    "edit_takes_at_1000": np.nan, "monotone": np.nan})
-    return pd.DataFrame(out)
-
-
-def tradeoff(rows: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """Per ``tau_start`` (``tau_end = 0``): the rate of appearance change and of motion kept over
-    clips and attributes, the Pareto frontier and tau* by :func:`motionlib.analysis.threshold`."""
-    curve = (rows[(rows["tau_end"] == 0) & (rows["tau_start"] > 0)]
-             .groupby("tau_start")[["edit_took", "motion_kept", "trajectory_error_px", "clip_change", "flow_similarity"]]
-             .mean().reset_index())
-    curve["pareto"] = analysis.pareto_front(curve["edit_took"], curve["motion_kept"])
-    tau_star = analysis.threshold(curve, x="edit_took", y="motion_kept")
-    return curve, tau_star
+def motion_kept(samples: pd.DataFrame, tolerances=commitment.TOLERANCES) -> pd.DataFrame:
+    """Per setting and ``tau``: the share of clips whose sample keeps the source clip's motion (its
+    direction and a trajectory within each tolerance), judged against the source clip and against the
+    no-edit reconstruction (``tau = 0``)."""
+    by = [c for c in commitment.SETTINGS if c in samples]
+    out = samples[by + ["tau", "clip"]].copy()
+    same_direction = samples["read_direction"] == samples["a_direction"]
+    for tol in tolerances:
+        out[f"kept_vs_source@{tol:g}px"] = same_direction & (samples["trajectory_error_source_px"] <= tol)
+        out[f"kept_vs_no_edit@{tol:g}px"] = same_direction & (samples["trajectory_error_a_px"] <= tol)
+    return out.groupby(by + ["tau"]).mean(numeric_only=True).drop(columns="clip").reset_index()
 
 
 def spearman(x, y) -> float:
@@ -159,20 +117,28 @@ def spearman(x, y) -> float:
     return float(np.corrcoef(rx, ry)[0, 1])
 
 
-def spearman_checks(rows: pd.DataFrame) -> pd.DataFrame:
-    """The paper's metrics against the oracle: Spearman over the windows (means over clips and
-    attributes), and over every (clip, attribute, window) row."""
-    edits = rows[rows["tau_start"] > 0]
-    flows = [c for c in ("flow_similarity", "flow_similarity_robust") if c in rows]
-    windows = edits.groupby(["model", "tau_start", "tau_end"])[
-        ["clip_change", "edit_took", *flows, "motion_kept", "trajectory_error_px"]].mean().reset_index()
+def spearman_checks(samples: pd.DataFrame, tolerance: float = TRAJECTORY_TOLERANCE) -> pd.DataFrame:
+    """The paper's metrics against the oracle, over the ``tau`` means and over every edited sample:
+    CLIP-score change against "every appearance attribute took B's value", flow similarity against
+    "motion kept" (direction and trajectory within ``tolerance`` of the clip) and against
+    ``-trajectory error``."""
+    edits = samples[samples["tau"] > 0].copy()
+    appearance = [a for a in world.APPEARANCE if (edits[f"a_{a}"] != edits[f"b_{a}"]).any()]
+    edits["appearance_took"] = np.logical_and.reduce(
+        [edits[f"read_{a}"] == edits[f"b_{a}"] for a in appearance]) if appearance else np.nan
+    edits["motion_kept"] = ((edits["read_direction"] == edits["a_direction"])
+                            & (edits["trajectory_error_source_px"] <= tolerance))
+    checks = [("clip_change", "appearance_took", 1), ("flow_similarity", "motion_kept", 1),
+              ("flow_similarity", "trajectory_error_source_px", -1)]
+    by = [c for c in commitment.SETTINGS if c in samples]
     out = []
-    for model, g in windows.groupby("model"):
-        r = edits[edits["model"] == model]
-        checks = [("clip_change", "edit_took", 1)] + [(f, truth, sign) for f in flows for truth, sign in
-                                                      (("motion_kept", 1), ("trajectory_error_px", -1))]
+    for key, g in edits.groupby(by):
+        columns = ["clip_change", "flow_similarity", "appearance_took", "motion_kept", "trajectory_error_source_px"]
+        means = g.groupby("tau")[columns].mean()
         for metric, truth, sign in checks:
-            out.append({"model": model, "metric": metric, "oracle": ("-" if sign < 0 else "") + truth,
-                        "spearman_over_windows": spearman(g[metric], sign * g[truth]), "windows": len(g),
-                        "spearman_over_rows": spearman(r[metric], sign * r[truth].astype(float)), "rows": len(r)})
+            out.append({**dict(zip(by, key)), "metric": metric, "oracle": ("-" if sign < 0 else "") + truth,
+                        "spearman_over_taus": spearman(means[metric], sign * means[truth].astype(float)),
+                        "taus": len(means),
+                        "spearman_over_samples": spearman(g[metric], sign * g[truth].astype(float)),
+                        "samples": len(g)})
     return pd.DataFrame(out)
