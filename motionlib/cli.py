@@ -109,6 +109,10 @@ def _sweep_videos(args, out: Path) -> int:
     check_executor(args.executor)
     items = select_videos(args.videos, tgve_root=args.tgve_root)
     model = _load(args)
+    if any(item.subset == "toy" for item in items):
+        from motionlib.toyworld.dataset import check_edit_kind
+
+        check_edit_kind(args.edit_kind, model)  # a path edit on a model that never drew a zigzag measures nothing
     scorer = clip_scorer(args.clip, model, device=args.device)
     settings = _sweep_settings(args)
     rows, counts = run_videos(model, items, scorer, edit_kind=args.edit_kind, settings=settings,
@@ -270,7 +274,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "0.5 puts two tasks on a GPU)")
     p.add_argument("--num-cpus", type=int, help="ray: CPUs and torch threads per task (default: 1 with a GPU, else "
                    "this process's threads, so the results equal the serial run's to the last digit)")
-    p.add_argument("--edit-kind", default="object", help="label for the rows (default object)")
+    p.add_argument("--edit-kind", default="object",
+                   help="with --videos, which dataset edit caption: object (default), style, background, multiple; "
+                        "toy clips also direction, direction_colour, direction_multiple, path (edits that change the "
+                        "motion); with --video, a label for the rows")
     p.add_argument("--grid", type=int, default=100, help="window grid interval (100: 55 windows)")
     p.add_argument("--steps", type=int, help="sampling steps (default: the family's)")
     p.add_argument("--frames", type=int, help="frames (default: the family's)")
@@ -342,14 +349,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_toyworld(sub)
 
     p = sub.add_parser("reproduce", help="run every notebook (figures and tables) with papermill")
-    p.add_argument("--profile", default="smoke", choices=["smoke", "paper"])
+    p.add_argument("--profile", default="smoke", choices=["smoke", "toy", "paper"],
+                   help="smoke: every notebook at its stored defaults (minutes); toy: the full toy-world measurement "
+                        "(notebooks/params/toy/, under an hour on 2 cores); paper: the real checkpoints (GPU)")
     p.add_argument("--only", nargs="+", metavar="NAME", help="only notebooks whose name contains NAME")
     p.add_argument("--out", help="output root (default figures/)")
     p.add_argument("--executor", choices=["serial", "ray"],
-                   help="where the batch notebooks run their units (default: the profile's: smoke serial, paper ray)")
+                   help="where the batch notebooks run their units (default: the profile's: smoke and toy serial, paper ray)")
     p.add_argument("--address", help="ray: join this cluster (auto, HOST:PORT); default: each notebook starts a local one")
     p.add_argument("--jobs", type=int, help="notebooks at a time, each on cores/jobs torch threads "
-                                            "(default: smoke 2 on 2 or more cores, paper 1)")
+                                            "(default: smoke and toy 2 on 2 or more cores, paper 1)")
     p.set_defaults(func=cmd_reproduce)
     return parser
 

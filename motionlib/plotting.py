@@ -362,8 +362,7 @@ def follow_curves(curves, commits, models: Sequence[str], protocols: Sequence[st
     """Follow-A curves (:func:`motionlib.toyworld.commitment.curves`): per model (row) and protocol
     (column) the share of clips showing caption A's value against ``tau`` (A for ``t >= tau``), one
     line per attribute; the commitment time (0.5 crossing) as a tick on the 0.5 line with its 95%
-    interval as a bar, hollow where the attribute is not testable. Timesteps run right to left, as
-    in sampling."""
+    interval as a bar, for the testable attributes only. Timesteps run right to left, as in sampling."""
     fig, axes = figure("two", aspect=0.3 * len(models), nrows=len(models), ncols=len(protocols), sharex=True,
                        sharey=True, layout="constrained", squeeze=False)
     colours = {a: PALETTE[i] for i, a in enumerate(attributes)}
@@ -381,10 +380,10 @@ def follow_curves(curves, commits, models: Sequence[str], protocols: Sequence[st
                 bold = attribute == "direction"
                 ax.plot(cv["tau"], cv["follows_a"], marker="o", ms=2, lw=1.6 if bold else 0.9,
                         color=colours[attribute], label=attribute)
-                y = 0.5 + 0.03 * (k - len(attributes) / 2)
-                ax.plot([cm["commit_lo"], cm["commit_hi"]], [y, y], color=colours[attribute], lw=2.5, alpha=0.5)
-                ax.plot([cm["commit"]], [y], marker="|", ms=8, color=colours[attribute],
-                        mfc=colours[attribute] if cm["testable"] else "none")
+                if cm["testable"]:
+                    y = 0.5 + 0.03 * (k - len(attributes) / 2)
+                    ax.plot([cm["commit_lo"], cm["commit_hi"]], [y, y], color=colours[attribute], lw=2.5, alpha=0.5)
+                    ax.plot([cm["commit"]], [y], marker="|", ms=8, color=colours[attribute])
             ax.axhline(0.5, color="0.7", lw=0.5, ls=":")
             ax.set_xlim(1020, -20)
             ax.set_title(f"{model} / {protocol}", fontsize=7)

@@ -2,7 +2,11 @@
 
 Profiles:
 
-- ``smoke``: each notebook at its stored defaults (tiny models, bundled clips; CPU, minutes).
+- ``smoke``: each notebook at its stored defaults (toy-world models, toy and bundled clips; CPU, minutes).
+- ``toy``: the full toy-world measurement, on CPU: the notebooks with a parameter file in
+  ``notebooks/params/toy/`` (the claims on 20 held-out clips per family under both protocols and
+  the robustness grid, generation and reconstruction quality, customization), once each. The
+  README's toy-world numbers are the ones it writes.
 - ``paper``: each notebook once per paper family with ``notebooks/params/paper/<family>.yaml``
   (real checkpoints; needs the weights and a GPU). Its batch notebooks (Fig. 2, 4, 6, Tab. 1-4) run
   their units on Ray (``executor: ray``; ``--executor serial`` or ``--address`` on the command line
@@ -43,7 +47,7 @@ from motionlib import paths
 from motionlib.errors import ParameterError
 from motionlib.models import PAPER_FAMILIES
 
-PROFILES = ("smoke", "paper")
+PROFILES = ("smoke", "toy", "paper")
 KERNEL_NAME = "motionlib"
 # Notebooks that share cached results: the same sweeps (Fig. 2), the same tau-700 adapters (Tab. 1,
 # 2, 4, Fig. 4, 6). Each group runs in one lane, in this order.
@@ -141,6 +145,11 @@ def plan(profile: str = "smoke", only: list[str] | None = None, out: str | Path 
         if profile == "smoke":
             runs.append(Run(nb.stem, nb, root / profile / nb.stem, {}))
             continue
+        if profile == "toy":
+            toy = paths.PARAMS_DIR / "toy" / f"{nb.stem}.yaml"
+            if toy.is_file():
+                runs.append(Run(nb.stem, nb, root / profile / nb.stem, yaml.safe_load(toy.read_text()) or {}))
+            continue
         specific = paths.PARAMS_DIR / "paper" / f"{nb.stem}.yaml"
         extra = (yaml.safe_load(specific.read_text()) or {}) if specific.exists() else {}
         if "family" not in notebook_parameters(nb):  # no model (the user study): one run
@@ -195,9 +204,9 @@ def cores() -> int:
 
 
 def default_jobs(profile: str) -> int:
-    """Notebooks at a time: 2 for the smoke profile on 2 or more cores, else 1 (the paper profile's
-    notebooks each want the whole GPU)."""
-    return 2 if profile == "smoke" and cores() >= 2 else 1
+    """Notebooks at a time: 2 for the CPU profiles (smoke, toy) on 2 or more cores, else 1 (the paper
+    profile's notebooks each want the whole GPU)."""
+    return 2 if profile in ("smoke", "toy") and cores() >= 2 else 1
 
 
 def lanes(runs: list[Run]) -> list[list[Run]]:

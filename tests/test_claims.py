@@ -178,3 +178,10 @@ def test_claim_command_writes_the_claims_table(tmp_path):
     assert set(table["verdict"]) <= {"pass", "fail", "not testable"} and table["label"].str.startswith("TOY WORLD").all()
     assert "not testable: no source video" in (tmp_path / "claims.md").read_text()
     assert main(["toyworld", "claim", "--model", "cogvideox", "--guidance", "x", "--out", str(tmp_path)]) == 2
+
+
+def test_a_trajectory_that_cannot_tell_a_from_b_is_not_testable():
+    samples = _samples({"direction": 750, "colour": 150}).assign(trajectory_error_a_px=0.0, trajectory_error_b_px=0.0)
+    commits, v = _verdict(samples, motion="trajectory@2.5px")  # still objects: A's and B's paths coincide
+    row = commits.set_index("attribute").loc["trajectory@2.5px"]
+    assert row["spurious"] == 1.0 and not row["testable"] and v["verdict"] == "not testable"

@@ -89,6 +89,16 @@ def test_paper_profile_plans_each_notebook_per_family():
         plan("fast")
 
 
+def test_toy_profile_runs_the_full_toy_world_measurement_once_per_notebook():
+    runs = {r.name: r for r in plan("toy")}
+    assert set(runs) == {"claims", "toyworld"}
+    claims = runs["claims"].parameters
+    assert claims["clips"] >= 20 and ["family", 50] in claims["settings"] and [1, 25] in claims["settings"]
+    assert runs["toyworld"].parameters["quality_clips"] >= 20 and runs["toyworld"].parameters["customization_families"]
+    for run in runs.values():  # every profile setting is a parameter of its notebook
+        assert set(run.parameters) <= set(notebook_parameters(run.notebook)), run.name
+
+
 def test_the_paper_profile_runs_batch_notebooks_on_ray_and_the_command_line_overrides_it():
     batch = ["fig2", "fig4", "fig6", "tab1", "tab2", "tab3", "tab4"]
     paper = plan("paper", only=batch)

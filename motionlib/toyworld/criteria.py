@@ -51,7 +51,7 @@ class Verdict:
         """``"pass: 743 [621, 850], p 0.001"`` (the verdict, then the number with its interval and null)."""
         if self.verdict == "not testable":
             return f"not testable: {self.detail}"
-        p = f", p {self.p:.3f}" if np.isfinite(self.p) else ""
+        p = "" if not np.isfinite(self.p) else ", p < 0.001" if self.p < 0.001 else f", p {self.p:.3f}"
         return f"{self.verdict}: {self.detail}{p}"
 
 
