@@ -185,3 +185,15 @@ def test_a_trajectory_that_cannot_tell_a_from_b_is_not_testable():
     commits, v = _verdict(samples, motion="trajectory@2.5px")  # still objects: A's and B's paths coincide
     row = commits.set_index("attribute").loc["trajectory@2.5px"]
     assert row["spurious"] == 1.0 and not row["testable"] and v["verdict"] == "not testable"
+
+
+def test_sweep_command_takes_motion_edits_of_toy_clips_and_refuses_a_path_edit(tmp_path, capsys):
+    from motionlib.cli import main
+
+    base = ["sweep", "--model", "cogvideox", "--source", "toy", "--videos", "toy:1", "--steps", "4", "--grid", "500"]
+    assert main([*base, "--edit-kind", "path", "--out", str(tmp_path / "p")]) == 2
+    assert "zigzag" in capsys.readouterr().err and not (tmp_path / "p" / "sweep.csv").exists()
+    assert main([*base, "--edit-kind", "direction_colour", "--out", str(tmp_path / "d")]) == 0
+    rows = pd.read_csv(tmp_path / "d" / "sweep.csv")
+    a, b = world.parse_caption(rows["caption"].iloc[0]), world.parse_caption(rows["edit"].iloc[0])
+    assert a["direction"] != b["direction"] and (rows["edit_kind"] == "direction_colour").all()

@@ -32,6 +32,12 @@ Modules
 - :mod:`.oracle`: reads any video of the world back into its attributes and trajectory.
 - :mod:`.components`: the families' classes at toy size, tokenizers built from the vocabulary.
 - :mod:`.training`: trains a family's VAE, text encoder and denoiser from scratch.
+- :mod:`.dataset`: held-out clips as a dataset, with appearance edits (TGVE's kinds) and motion edits.
+- :mod:`.claim` (inversion + prompt windows, the paper's protocol) and :mod:`.switching` (prompt
+  switching from fresh noise): when each attribute is decided, read by the oracle;
+  :mod:`.commitment` turns that into commitment times with intervals and nulls, and
+  :mod:`.criteria` judges the paper's claims by criteria fixed in code (the claims table).
+- :mod:`.quality` and :mod:`.customization`: how well the models draw, and what a motion LoRA transfers.
 """
 
 TRAINABLE_FAMILIES = ("modelscope", "latte", "cogvideox")  # toy classes exist; assets ship loading.TOY_FAMILIES
