@@ -164,6 +164,8 @@ def test_protocol_rows_have_their_references_at_the_ends(protocol):
     assert (rows.loc[rows["tau"] == 0, "trajectory_error_a_px"].fillna(0) == 0).all()  # the A reference itself
     assert (rows.loc[rows["tau"] == 1000, "trajectory_error_b_px"].fillna(0) == 0).all()
     assert (rows["a_direction"] != rows["b_direction"]).all() and (rows["guidance_setting"] == "family").all()
+    if protocol == "switching":  # each clip its own noise: clips sharing a caption pair are still two samples
+        assert rows.groupby("clip")["seed"].first().tolist() == [0, 1]
     again = claim.protocol_samples(model, protocol, 2, scorer=clip_scorer("auto", model), num_steps=6, grid=500,
                                    progress=False)
     pd.testing.assert_frame_equal(rows, again)  # cached, and read back the same

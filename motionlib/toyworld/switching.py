@@ -13,8 +13,10 @@ against ``n`` per ``tau`` naively. Each branch starts from the trunk's state at 
 branch equals a sample run alone with the same switch (up to batching's float rounding).
 
 :func:`switching_samples` runs it over toy clips: A is a held-out clip's caption, B the clip's edit
-of ``edit_kind`` (:mod:`motionlib.toyworld.dataset`). Rows are cached per (model, captions, seed,
-settings), so a stopped run resumes at the clip where it stopped.
+of ``edit_kind`` (:mod:`motionlib.toyworld.dataset`). Each clip draws its own noises
+(:func:`clip_seeds`), so two clips that happen to share a caption pair are two samples, not one
+counted twice. Rows are cached per (model, captions, seeds, settings), so a stopped run resumes at
+the clip where it stopped.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from motionlib.toyworld import commitment, oracle, world
 from motionlib.toyworld.dataset import DEFAULT_SEED, check_edit_kind, edit_specs
 from motionlib.windows import PromptWindow, grid_values
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: each clip its own noise seeds (1 gave every clip seed 0)
 
 
 @torch.no_grad()
@@ -64,6 +66,12 @@ def _specs_and_edits(clips: int, edit_kind: str, data_seed: int) -> list[tuple[w
     return [(spec, edit_specs(spec, i, data_seed)[edit_kind]) for i, spec in enumerate(toy_specs(clips, data_seed))]
 
 
+def clip_seeds(clip: int, seeds: int) -> list[int]:
+    """The noise seeds of clip ``clip`` when each clip is sampled from ``seeds`` noises: distinct
+    across clips (``clip * seeds + s``)."""
+    return [clip * seeds + s for s in range(seeds)]
+
+
 def sample_row(reading: oracle.Reading, spec_a: world.ClipSpec, spec_b: world.ClipSpec) -> dict:
     """The captions' values (``a_*``, ``b_*``) and the oracle's (``read_*``) of one sample."""
     row = {f"a_{k}": getattr(spec_a, k) for k in commitment.ATTRIBUTES}
@@ -87,16 +95,17 @@ def switching_samples(model: VideoModel, clips: int = 20, *, edit_kind: str = "d
     for clip, (spec_a, spec_b) in enumerate(tqdm(_specs_and_edits(clips, edit_kind, data_seed),
                                                  desc=f"{model.family} prompt switching", disable=not progress)):
         caption_a, caption_b = world.caption(spec_a), world.caption(spec_b)
+        noise_seeds = clip_seeds(clip, seeds)
         store = ResultCache("switching", {"version": CACHE_VERSION, "model": model.describe(), "a": caption_a,
-                                          "b": caption_b, "seeds": seeds, "taus": taus, "steps": d.num_steps,
+                                          "b": caption_b, "seeds": noise_seeds, "taus": taus, "steps": d.num_steps,
                                           "guidance": d.guidance_scale}, enabled=cache)
         clip_rows = store.load_json("rows")
         if clip_rows is None:
-            finals = switch_prompts(model, caption_a, caption_b, taus, list(range(seeds)),
+            finals = switch_prompts(model, caption_a, caption_b, taus, noise_seeds,
                                     num_steps=d.num_steps, guidance_scale=d.guidance_scale)
             clip_rows = []
-            for seed in range(seeds):
-                readings = {tau: oracle.read(from_model_pixels(model.decode_latents(finals[tau][seed:seed + 1],
+            for i, seed in enumerate(noise_seeds):
+                readings = {tau: oracle.read(from_model_pixels(model.decode_latents(finals[tau][i:i + 1],
                                                                                     d.num_frames)))
                             for tau in taus}
                 for tau, reading in readings.items():
