@@ -201,7 +201,7 @@ def cmd_reproduce(args) -> int:
     overrides = {"executor": args.executor} if args.executor else {}
     if args.address:
         overrides["ray_address"] = args.address
-    runs = plan(args.profile, args.only, args.out, overrides)
+    runs = plan(args.profile, args.only, args.out, overrides, args.families)
     if uses_ray(runs):  # (the paper profile's batch notebooks, or --executor ray)
         from motionlib.executors import check_executor
 
@@ -353,6 +353,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="smoke: every notebook at its stored defaults (minutes); toy: the full toy-world measurement "
                         "(notebooks/params/toy/, under an hour on 2 cores); paper: the real checkpoints (GPU)")
     p.add_argument("--only", nargs="+", metavar="NAME", help="only notebooks whose name contains NAME")
+    p.add_argument("--families", nargs="+", metavar="FAMILY",
+                   help="paper profile: run every model notebook for these families (default: the paper's scope, "
+                        "Tab. 3 and Tab. 4 with Latte only, the rest for modelscope, latte and cogvideox)")
     p.add_argument("--out", help="output root (default figures/)")
     p.add_argument("--executor", choices=["serial", "ray"],
                    help="where the batch notebooks run their units (default: the profile's: smoke and toy serial, paper ray)")

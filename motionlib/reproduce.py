@@ -8,7 +8,9 @@ Profiles:
   the robustness grid, generation and reconstruction quality, customization), once each. The
   README's toy-world numbers are the ones it writes.
 - ``paper``: each notebook once per paper family with ``notebooks/params/paper/<family>.yaml``
-  (real checkpoints; needs the weights and a GPU). Its batch notebooks (Fig. 2, 4, 6, Tab. 1-4) run
+  (real checkpoints; needs the weights and a GPU), in the paper's scope: a notebook whose
+  ``notebooks/params/paper/<notebook>.yaml`` names ``run_families`` runs for those only (Tab. 3 and
+  Tab. 4: Latte, as in the paper); ``families=`` (``--families``) runs every notebook for the families given. Its batch notebooks (Fig. 2, 4, 6, Tab. 1-4) run
   their units on Ray (``executor: ray``; ``--executor serial`` or ``--address`` on the command line
   change that for every notebook).
 
@@ -125,14 +127,23 @@ def notebook_parameters(notebook: Path) -> dict:
 
 
 def plan(profile: str = "smoke", only: list[str] | None = None, out: str | Path | None = None,
-         overrides: dict | None = None) -> list[Run]:
+         overrides: dict | None = None, families: list[str] | None = None) -> list[Run]:
     """The runs of a profile; ``only`` keeps notebooks whose stem contains one of the names.
 
     ``overrides`` (e.g. ``{"executor": "ray"}``) set those parameters in every notebook that has them,
-    over the profile's parameter files.
+    over the profile's parameter files. ``families`` (paper profile only) runs every model notebook for
+    these families, in place of the paper's scope (each notebook's ``run_families``, else all of
+    :data:`PAPER_FAMILIES`).
     """
     if profile not in PROFILES:
         raise ParameterError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    if families is not None:
+        if profile != "paper":
+            raise ParameterError(f"--families applies to the paper profile only (the {profile} profile's notebooks "
+                                 "choose their families in their own parameters)")
+        unknown = [f for f in families if f not in PAPER_FAMILIES]
+        if unknown or not families:
+            raise ParameterError(f"--families {' '.join(families)}: choose among {', '.join(PAPER_FAMILIES)}")
     root = Path(out).resolve() if out else paths.figures_dir()
     found = notebooks()
     if only:
@@ -152,10 +163,11 @@ def plan(profile: str = "smoke", only: list[str] | None = None, out: str | Path 
             continue
         specific = paths.PARAMS_DIR / "paper" / f"{nb.stem}.yaml"
         extra = (yaml.safe_load(specific.read_text()) or {}) if specific.exists() else {}
+        scope = extra.pop("run_families", None) or list(PAPER_FAMILIES)  # the paper's scope for this notebook
         if "family" not in notebook_parameters(nb):  # no model (the user study): one run
             runs.append(Run(nb.stem, nb, root / profile / nb.stem, extra))
             continue
-        for family in PAPER_FAMILIES:
+        for family in families or [f for f in PAPER_FAMILIES if f in scope]:
             params = yaml.safe_load((paths.PARAMS_DIR / "paper" / f"{family}.yaml").read_text())
             params.update(extra)
             runs.append(Run(f"{nb.stem}-{family}", nb, root / profile / f"{nb.stem}-{family}", params))

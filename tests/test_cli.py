@@ -89,6 +89,21 @@ def test_paper_profile_plans_each_notebook_per_family():
         plan("fast")
 
 
+def test_the_paper_profile_keeps_the_papers_scope_unless_told_the_families():
+    """The paper runs Tab. 3 and Tab. 4 with Latte only; --families runs every notebook for the given ones."""
+    scoped = [r.name for r in plan("paper", only=["tab3", "tab4", "tab2"])]
+    assert scoped == ["tab2_comparison-modelscope", "tab2_comparison-latte", "tab2_comparison-cogvideox",
+                      "tab3_projections-latte", "tab4_rank-latte"]
+    every = plan("paper", only=["tab3", "tab4"], families=["modelscope", "latte", "cogvideox"])
+    assert [r.name for r in every] == [f"{nb}-{f}" for nb in ("tab3_projections", "tab4_rank")
+                                       for f in ("modelscope", "latte", "cogvideox")]
+    assert all("run_families" not in r.parameters for r in every)  # a profile key, not a notebook parameter
+    assert [r.name for r in plan("paper", only=["tab3"], families=["cogvideox"])] == ["tab3_projections-cogvideox"]
+    for bad, profile in ((["sora"], "paper"), (["latte"], "smoke")):
+        with pytest.raises(ParameterError, match="--families"):
+            plan(profile, families=bad)
+
+
 def test_toy_profile_runs_the_full_toy_world_measurement_once_per_notebook():
     runs = {r.name: r for r in plan("toy")}
     assert set(runs) == {"claims", "toyworld"}
@@ -105,7 +120,7 @@ def test_the_paper_profile_runs_batch_notebooks_on_ray_and_the_command_line_over
     assert len(paper) >= 8 and all(r.parameters["executor"] == "ray" for r in paper)
     assert all("executor" not in r.parameters for r in plan("smoke", only=batch))  # stored default: serial
     trains = [r for r in paper if "train_steps" in notebook_parameters(r.notebook)]
-    assert len(trains) == 6 * 3 and all(r.parameters["train_steps"] is None for r in trains)  # the family's 300
+    assert len(trains) == 4 * 3 + 2 and all(r.parameters["train_steps"] is None for r in trains)  # the family's 300
     serial = plan("paper", only=batch + ["fig1", "tab5"], overrides={"executor": "serial", "ray_address": "auto"})
     with_executor = [r for r in serial if "executor" in r.parameters]
     assert {r.notebook.stem for r in with_executor} == {r.notebook.stem for r in paper}  # not fig1, tab5
