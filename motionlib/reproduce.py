@@ -55,6 +55,8 @@ KERNEL_NAME = "motionlib"
 # 2, 4, Fig. 4, 6). Each group runs in one lane, in this order.
 SHARED_CACHE = (("fig2_families", "fig2_tradeoff"),
                 ("tab1_timestep_range", "tab2_comparison", "tab4_rank", "fig4_qualitative", "fig6_gallery"))
+# Keys of a notebook's paper parameter file that steer the profile, not the notebook (never passed to it).
+PROFILE_KEYS = ("run_families",)
 GUESS_SECONDS = 60.0  # a notebook's expected time when no earlier summary says
 
 
@@ -163,7 +165,7 @@ def plan(profile: str = "smoke", only: list[str] | None = None, out: str | Path 
             continue
         specific = paths.PARAMS_DIR / "paper" / f"{nb.stem}.yaml"
         extra = (yaml.safe_load(specific.read_text()) or {}) if specific.exists() else {}
-        scope = extra.pop("run_families", None) or list(PAPER_FAMILIES)  # the paper's scope for this notebook
+        scope = extra.pop("run_families", None) or list(PAPER_FAMILIES)  # the paper's scope (a PROFILE_KEYS key)
         if "family" not in notebook_parameters(nb):  # no model (the user study): one run
             runs.append(Run(nb.stem, nb, root / profile / nb.stem, extra))
             continue
