@@ -71,6 +71,12 @@ def cmd_sweep(args) -> int:
     if not (args.video and args.caption and args.edit):
         raise ParameterError("give --video, --caption and --edit for one video, or --videos NAME ... (bundled, "
                              "toy or TGVE names, with their dataset captions) for many")
+    scale_out = [flag for flag, given in (("--executor ray", args.executor != "serial"), ("--address", args.address),
+                                          ("--num-gpus", args.num_gpus is not None),
+                                          ("--num-cpus", args.num_cpus is not None)) if given]
+    if scale_out:
+        raise ParameterError(f"{', '.join(scale_out)} apply to --videos (one task per video); a single --video "
+                             "runs in this process: leave them out")
     model = _load(args)
     scorer = clip_scorer(args.clip, model, device=args.device)
     settings = _sweep_settings(args)

@@ -66,6 +66,9 @@ def gpus_per_unit(device, num_gpus: float | None) -> float:
     A worker sees only the GPUs Ray gave it (``CUDA_VISIBLE_DEVICES``), so its model goes to ``cuda``.
     """
     on_gpu = str(device).startswith("cuda")
+    if num_gpus is not None and not (isinstance(num_gpus, (int, float)) and 0 <= num_gpus < float("inf")):
+        raise ParameterError(f"--num-gpus must be a number >= 0 of GPUs per task (a fraction such as 0.5 puts "
+                             f"two tasks on one GPU), got {num_gpus!r}")
     if num_gpus is None:
         return 1.0 if on_gpu else 0.0
     if on_gpu and num_gpus <= 0:
@@ -87,15 +90,24 @@ def run_units(units: Sequence[Unit], executor: str = "serial", *, shared: dict |
     task run more CPU units at once, at that price.
     """
     check_executor(executor)
+    if num_cpus is not None and not (isinstance(num_cpus, int) and num_cpus >= 1):
+        raise ParameterError(f"--num-cpus must be a whole number >= 1 of CPUs per task, got {num_cpus!r}")
     shared = shared or {}
     if executor == "serial":
         return [u.fn(**u.kwargs, **shared) for u in tqdm(units, desc=desc, disable=not progress)]
     ray = _import_ray()
     started = not ray.is_initialized()
     if started:
-        ray.init(address="local" if address in (None, "local") else address, include_dashboard=False,
-                 log_to_driver=False, configure_logging=False,
-                 runtime_env={"env_vars": {"MOTIONLIB_CACHE": str(paths.cache_dir())}})
+        if address not in (None, "local", "auto"):
+            check_cluster_address(address)
+        try:
+            ray.init(address="local" if address in (None, "local") else address, include_dashboard=False,
+                     log_to_driver=False, configure_logging=False,
+                     runtime_env={"env_vars": {"MOTIONLIB_CACHE": str(paths.cache_dir())}})
+        except ConnectionError as err:  # --address auto with no cluster on this machine
+            raise ParameterError(f"--address {address}: no Ray cluster found ({str(err).splitlines()[0][:120]}); "
+                                 f"start one with `ray start --head`, or leave out --address for a local "
+                                 f"cluster") from None
     token = _write_token()
     try:
         num_cpus = num_cpus or _default_cpus(ray, num_gpus)
@@ -123,6 +135,21 @@ def run_units(units: Sequence[Unit], executor: str = "serial", *, shared: dict |
         token.unlink(missing_ok=True)
         if started:
             ray.shutdown()
+
+
+def check_cluster_address(address: str, timeout_s: float = 10.0) -> None:
+    """Fail in one line, within ``timeout_s``, when nothing listens at a Ray cluster's ``HOST:PORT``
+    (``ray.init`` itself retries for minutes, printing raw connection warnings)."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ParameterError(f"--address {address!r}: give HOST:PORT of a Ray head (e.g. 10.0.0.1:6379), auto, "
+                             "or leave it out for a local cluster")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as err:
+        raise ParameterError(f"--address {address}: no Ray cluster answers there ({err.strerror or err}); start "
+                             f"one on that machine with `ray start --head --port={port}`, or leave out --address "
+                             "for a local cluster") from None
 
 
 def _default_cpus(ray, num_gpus: float) -> int:

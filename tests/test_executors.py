@@ -241,3 +241,48 @@ def test_a_two_node_loopback_cluster_gives_the_serial_result(serial, tmp_path, m
         current = Path("/tmp/ray/ray_current_cluster")  # what `ray start --head` left for `address="auto"`
         if current.is_file() and current.read_text().strip().endswith(f":{port}"):
             current.unlink()
+
+
+def _free_loopback_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_an_address_where_no_cluster_listens_is_a_prompt_one_line_error():
+    """ray.init retries such an address for minutes; motionlib asks the port first and names it."""
+    address = f"127.0.0.1:{_free_loopback_port()}"
+    start = time.monotonic()
+    with pytest.raises(ParameterError) as err:
+        run_units([Unit("u", int, {})], "ray", address=address, progress=False)
+    assert time.monotonic() - start < 30
+    message = str(err.value)
+    assert address in message and "ray start --head" in message and len(message.splitlines()) == 1
+    with pytest.raises(ParameterError, match="HOST:PORT"):
+        run_units([Unit("u", int, {})], "ray", address="no-port-here", progress=False)
+
+
+def test_negative_gpu_or_cpu_counts_are_refused():
+    from motionlib.executors import gpus_per_unit
+
+    for bad in (-1, float("nan"), float("inf")):
+        with pytest.raises(ParameterError, match="--num-gpus"):
+            gpus_per_unit("cpu", bad)
+    assert gpus_per_unit("cpu", 0.5) == 0.5 and gpus_per_unit("cpu", None) == 0.0
+    with pytest.raises(ParameterError, match="--num-cpus"):
+        run_units([Unit("u", int, {})], "serial", num_cpus=0, progress=False)
+
+
+def test_a_single_video_sweep_refuses_the_scale_out_options(tmp_path, capsys):
+    from motionlib.cli import main
+
+    video = bundled_dataset()[0]
+    code = main(["sweep", "--model", "modelscope", "--video", str(video.path), "--caption", video.caption,
+                 "--edit", video.edit("object"), "--executor", "ray", "--num-gpus", "-1",
+                 "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "--executor ray" in err and "--num-gpus" in err and "--videos" in err
+    assert not (tmp_path / "out").exists()
