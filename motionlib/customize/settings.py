@@ -34,8 +34,50 @@ TINY_TRAIN_STEPS = 20
 # at the base model's original learning rate", gives 1e-3 for them; 300 steps as for the real ones.
 TOY_LEARNING_RATE = 1e-3
 
+# Samples per batched denoiser pass when sampling a customized model (the evaluation's
+# ``EvalSettings.sample_batch = None``), for the real checkpoints at the paper's settings. Rule:
+# the largest b with weights + b x per_sample <= 80% of the GPU, capped at 16 (one evaluation unit of
+# the paper: 4 edit prompts x 4 samples), where per_sample = inference_peak - weights of one
+# guided step at batch 1 (both classifier-free-guidance branches), from
+# benchmarks/results/fullsize_gpu_h200.json (bf16, GiB; decoding runs one sample at a time after
+# sampling, so its peak, 5.5-29.5 GiB with the weights, does not grow with b):
+#   family        weights  inference_peak  per_sample  b, H200 (139 GiB)  b, 48 GiB card
+#   modelscope     3.42       4.13           0.71           152                 49
+#   latte         11.00      11.94           0.95           105                 28
+#   cogvideox     12.43      13.18           0.75           131                 34
+#   cogvideox-5b  19.65      20.39           0.74           122                 25
+# (the linear rule assumes activations grow with the batch, as they do with the memory-efficient
+# attention kernels the families run on GPU). Every family gets the cap, 16, which fits even a 48 GiB
+# card by this rule; a GPU that runs out of memory anyway splits the batch in half and retries
+# (motionlib.customize.generation). Tiny and toy models (seconds on a CPU) sample all requests in one batch.
+FAMILY_SAMPLE_BATCH: dict[str, int] = {
+    "modelscope": 16,
+    "latte": 16,
+    "cogvideox": 16,
+    "cogvideox-5b": 16,
+}
+
 MODES = ("lora", "direct")
 GROUPS = ("temporal", "spatial", "joint", "all")  # "all": every attention (spatial + temporal, or joint)
+
+
+def check_sample_batch(sample_batch: int | None) -> None:
+    """``sample_batch`` is ``None`` (the family default) or an integer >= 1, else a one-line error."""
+    if sample_batch is not None and (isinstance(sample_batch, bool) or not isinstance(sample_batch, int)
+                                     or sample_batch < 1):
+        raise ParameterError(f"sample_batch must be an integer >= 1 (samples per denoiser pass), or None "
+                             f"for the family default; got {sample_batch!r}")
+
+
+def sample_batch_size(model: VideoModel, sample_batch: int | None, num_requests: int) -> int:
+    """Samples per denoiser pass: ``sample_batch``, or ``None`` -> :data:`FAMILY_SAMPLE_BATCH` for real
+    models and all ``num_requests`` at once for tiny and toy models."""
+    check_sample_batch(sample_batch)
+    if sample_batch is not None:
+        return sample_batch
+    if model.is_tiny or model.is_toy:
+        return max(num_requests, 1)
+    return FAMILY_SAMPLE_BATCH.get(model.family, 1)
 
 
 def default_group(family: str) -> str:
