@@ -6,7 +6,8 @@ For each video and each :class:`Method` (a name and its :class:`~motionlib.custo
    (``<cache>/adapters/<key>``; an interrupted training resumes from its checkpoint);
 2. for each edit prompt of the video (its TGVE edit captions) draw ``num_samples`` samples with the
    adapter on at ``t >= tau`` (sample ``i`` uses seed ``seed + i`` for every method, so methods are
-   compared on the same noise);
+   compared on the same noise); the samples of a unit that are not cached yet are drawn together,
+   ``sample_batch`` per denoiser pass (:func:`~motionlib.customize.generate_customized_batch`);
 3. score every sample: text alignment (CLIP score against the prompt), temporal consistency
    (consecutive frames, the paper; and all pairs, TGVE) and PickScore.
 
@@ -28,7 +29,9 @@ from tqdm.auto import tqdm
 
 from motionlib import analysis, paths
 from motionlib.cache import ResultCache, cache_key, content_hash
-from motionlib.customize import CustomizeSettings, MotionAdapter, generate_customized, load_adapter, train
+from motionlib.customize import (
+    CustomizeSettings, MotionAdapter, check_sample_batch, generate_customized_batch, load_adapter, train,
+)
 from motionlib.data import EDIT_KINDS, read_video
 from motionlib.errors import ParameterError
 from motionlib.metrics import clip_score, temporal_consistency
@@ -63,6 +66,10 @@ class EvalSettings:
     num_frames: int | None = None  # of the reference video read for training and the samples
     height: int | None = None
     width: int | None = None
+    # Samples per denoiser pass (memory, not results: a batched sample equals the one drawn alone up to
+    # float rounding); None = the family default (motionlib.customize.settings.FAMILY_SAMPLE_BATCH;
+    # tiny and toy models: all of a unit's samples at once).
+    sample_batch: int | None = None
 
     def __post_init__(self):
         unknown = set(self.edit_kinds) - set(EDIT_KINDS)
@@ -71,6 +78,7 @@ class EvalSettings:
                                  f"got {list(self.edit_kinds)}")
         if not (isinstance(self.num_samples, int) and self.num_samples >= 1):
             raise ParameterError(f"num_samples must be an integer >= 1, got {self.num_samples!r}")
+        check_sample_batch(self.sample_batch)
 
     def resolve(self, model: VideoModel) -> EvalSettings:
         d = model.defaults.resolved(self.num_frames, self.height, self.width, self.num_steps, self.guidance_scale)
@@ -222,39 +230,62 @@ def _method_rows(model, item, reference, method, adapter, record, clip, pick, s:
         "guidance_scale": s.guidance_scale, "num_frames": s.num_frames, "height": s.height, "width": s.width,
     }, enabled=cache)
     scores = store.load_json(f"scores-{scorer_key}") or {}
+    plan = [(kind, i, item.edit(kind), s.seed + i) for kind in s.edit_kinds for i in range(s.num_samples)]
+    needed = [(prompt, seed) for kind, _, prompt, seed in plan
+              if keep_videos or _score_key(kind, seed, prompt) not in scores]
+    unit_videos = _unit_videos(model, adapter, tau, store, needed, s)
     rows = []
-    for kind in s.edit_kinds:
-        prompt = item.edit(kind)
-        for i in range(s.num_samples):
-            seed = s.seed + i
-            name = f"sample-{cache_key({'prompt': prompt, 'seed': seed})}"
-            key = f"{kind}/{seed}/{prompt}"
-            video = None
-            if key not in scores or keep_videos:
-                stored = store.load_tensors(name)
-                if stored is not None:
-                    video = stored["video"].numpy()
-                else:
-                    video = generate_customized(
-                        model, adapter, prompt, tau=tau, seeds=[seed], num_frames=s.num_frames,
-                        height=s.height, width=s.width, num_steps=s.num_steps,
-                        guidance_scale=s.guidance_scale, progress=False)[0].video
-                    store.save_tensors(name, {"video": torch.from_numpy(np.ascontiguousarray(video))})
-            if key not in scores:
-                scores[key] = _scores(video, prompt, clip, pick)
-                store.save_json(f"scores-{scorer_key}", scores)
-            if keep_videos:
-                videos[(item.name, method.name, kind, i)] = video
-            rs = record["settings"]
-            rows.append({
-                "model": model.family, "source": model.source, "video": item.name, "method": method.name,
-                "tau": tau, "mode": record["mode"], "group": rs["group"], "projections": rs["projections"],
-                "rank": rs["rank"],
-                "trainable_parameters": 0 if record["mode"] == "base" else record["trainable_parameters"],
-                "train_steps": record["steps"], "edit_kind": kind, "prompt": prompt, "sample": i,
-                "seed": seed, **scores[key],
-            })
+    for kind, i, prompt, seed in plan:
+        key = _score_key(kind, seed, prompt)
+        video = unit_videos.get((prompt, seed))
+        if key not in scores:
+            scores[key] = _scores(video, prompt, clip, pick)
+            store.save_json(f"scores-{scorer_key}", scores)
+        if keep_videos:
+            videos[(item.name, method.name, kind, i)] = video
+        rs = record["settings"]
+        rows.append({
+            "model": model.family, "source": model.source, "video": item.name, "method": method.name,
+            "tau": tau, "mode": record["mode"], "group": rs["group"], "projections": rs["projections"],
+            "rank": rs["rank"],
+            "trainable_parameters": 0 if record["mode"] == "base" else record["trainable_parameters"],
+            "train_steps": record["steps"], "edit_kind": kind, "prompt": prompt, "sample": i,
+            "seed": seed, **scores[key],
+        })
     return rows
+
+
+def _score_key(kind: str, seed: int, prompt: str) -> str:
+    """A sample's entry in the scores JSON of its cache entry."""
+    return f"{kind}/{seed}/{prompt}"
+
+
+def _sample_name(prompt: str, seed: int) -> str:
+    """The cache name of a customized sample; batched and one-at-a-time runs share it."""
+    return f"sample-{cache_key({'prompt': prompt, 'seed': seed})}"
+
+
+def _unit_videos(model, adapter, tau: int, store: ResultCache, requests: list[tuple[str, int]],
+                 s: EvalSettings) -> dict[tuple[str, int], np.ndarray]:
+    """The ``(F, H, W, 3)`` uint8 video of each ``(prompt, seed)`` request: read from ``store``, or
+    sampled (all missing ones together, ``s.sample_batch`` per denoiser pass) and stored as it is decoded."""
+    videos = {}
+    for request in dict.fromkeys(requests):
+        stored = store.load_tensors(_sample_name(*request))
+        if stored is not None:
+            videos[request] = stored["video"].numpy()
+    missing = [request for request in dict.fromkeys(requests) if request not in videos]
+
+    def keep(i: int, sample) -> None:
+        store.save_tensors(_sample_name(*missing[i]), {"video": torch.from_numpy(np.ascontiguousarray(sample.video))})
+        videos[missing[i]] = sample.video
+
+    if missing:
+        generate_customized_batch(
+            model, adapter, missing, tau=tau, sample_batch=s.sample_batch, num_frames=s.num_frames,
+            height=s.height, width=s.width, num_steps=s.num_steps, guidance_scale=s.guidance_scale,
+            progress=False, on_sample=keep)
+    return videos
 
 
 def summarize(rows: pd.DataFrame, by: tuple[str, ...] = ("model", "method"), n_boot: int = 2000,
