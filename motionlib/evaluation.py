@@ -270,11 +270,12 @@ def _unit_videos(model, adapter, tau: int, store: ResultCache, requests: list[tu
     """The ``(F, H, W, 3)`` uint8 video of each ``(prompt, seed)`` request: read from ``store``, or
     sampled (all missing ones together, ``s.sample_batch`` per denoiser pass) and stored as it is decoded."""
     videos = {}
-    for request in dict.fromkeys(requests):
+    unique = list(dict.fromkeys(requests))
+    for request in unique:
         stored = store.load_tensors(_sample_name(*request))
         if stored is not None:
             videos[request] = stored["video"].numpy()
-    missing = [request for request in dict.fromkeys(requests) if request not in videos]
+    missing = [request for request in unique if request not in videos]
 
     def keep(i: int, sample) -> None:
         store.save_tensors(_sample_name(*missing[i]), {"video": torch.from_numpy(np.ascontiguousarray(sample.video))})

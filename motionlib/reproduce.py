@@ -10,9 +10,10 @@ Profiles:
 - ``paper``: each notebook once per paper family with ``notebooks/params/paper/<family>.yaml``
   (real checkpoints; needs the weights and a GPU), in the paper's scope: a notebook whose
   ``notebooks/params/paper/<notebook>.yaml`` names ``run_families`` runs for those only (Tab. 3 and
-  Tab. 4: Latte, as in the paper); ``families=`` (``--families``) runs every notebook for the families given. Its batch notebooks (Fig. 2, 4, 6, Tab. 1-4) run
-  their units on Ray (``executor: ray``; ``--executor serial`` or ``--address`` on the command line
-  change that for every notebook).
+  Tab. 4: Latte, as in the paper); ``families=`` (``--families``) runs every notebook for the
+  families given. Its batch notebooks (Fig. 2, 4, 6, Tab. 1-4) run their units on Ray
+  (``executor: ray``; ``--executor serial`` or ``--address`` on the command line change that for
+  every notebook).
 
 Notebooks run ``jobs`` at a time (smoke: 2 on a machine with at least 2 cores; paper: 1, one GPU),
 each kernel on ``cores // jobs`` torch threads (the toy models gain little from a second thread:
@@ -165,7 +166,8 @@ def plan(profile: str = "smoke", only: list[str] | None = None, out: str | Path 
             continue
         specific = paths.PARAMS_DIR / "paper" / f"{nb.stem}.yaml"
         extra = (yaml.safe_load(specific.read_text()) or {}) if specific.exists() else {}
-        scope = extra.pop("run_families", None) or list(PAPER_FAMILIES)  # the paper's scope (a PROFILE_KEYS key)
+        steer = {key: extra.pop(key) for key in PROFILE_KEYS if key in extra}  # not notebook parameters
+        scope = steer.get("run_families") or list(PAPER_FAMILIES)  # the paper's scope for this notebook
         if "family" not in notebook_parameters(nb):  # no model (the user study): one run
             runs.append(Run(nb.stem, nb, root / profile / nb.stem, extra))
             continue
