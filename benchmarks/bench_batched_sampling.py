@@ -46,9 +46,9 @@ def main() -> None:
     calls = []  # rows of each denoiser call (2 per sample: both guidance branches)
     denoise = model._denoise
 
-    def counted(latents, t, embeds):
+    def counted(latents, t, embeds, **kwargs):
         calls.append(latents.shape[0])
-        return denoise(latents, t, embeds)
+        return denoise(latents, t, embeds, **kwargs)
 
     model._denoise = counted
 

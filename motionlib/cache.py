@@ -72,6 +72,11 @@ class ResultCache:
             tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
             atomic_write(self.dir / f"{name}.safetensors", lambda p: save_file(tensors, str(p)))
 
+    def remove(self, filename: str) -> None:
+        """Delete ``filename`` (with its extension) from the entry, if it is there."""
+        if self.enabled:
+            (self.dir / filename).unlink(missing_ok=True)
+
     def load_json(self, name: str) -> Any | None:
         path = self.dir / f"{name}.json"
         return json.loads(path.read_text()) if self.enabled and path.exists() else None

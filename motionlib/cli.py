@@ -101,7 +101,7 @@ def _sweep_settings(args):
                          inversion_guidance=args.inversion_guidance, num_frames=args.frames,
                          height=args.height, width=args.width,
                          frame_sampling=_frame_sampling(args.frame_sampling),
-                         fixed_point_iters=args.fixed_point_iters)
+                         fixed_point_iters=args.fixed_point_iters, batch_size=args.batch_size)
 
 
 def _sweep_videos(args, out: Path) -> int:
@@ -295,6 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frame-sampling", default="even",
                    help="frames of a longer clip: even (default: the largest fixed stride), linspace, or a stride N")
     p.add_argument("--fixed-point-iters", type=int, default=0, help="inversion refinement (default 0: plain DDIM)")
+    p.add_argument("--batch-size", type=int, help="latents per denoiser pass (default: every live latent, at most 56 "
+                   "on the default grid; out of CUDA memory halves it automatically)")
     p.add_argument("--clip", default="auto", help="CLIP for scoring: auto (tiny for tiny models, else "
                    "ViT-L-14:openai), tiny, or an open_clip NAME[:PRETRAINED]")
     _weights_seed_and_device(p)  # (no --seed: inversion and DDIM resampling draw nothing)

@@ -16,9 +16,12 @@ For a video ``x0`` with caption ``c`` and edited caption ``c'``:
    ``flow_similarity`` is the paper's definition (:func:`motionlib.metrics.flow_similarity`,
    ``variant="paper"``); ``flow_similarity_robust`` is the robust variant, reported beside it.
 
-Inverted noise, every window's latents and every window's scores are cached under a key of all
-settings and the video's content hash (:mod:`motionlib.cache`), so an interrupted sweep resumes with
-the windows it has not finished and a finished one is read back, not recomputed.
+The windows run step-synchronously (:func:`motionlib.resampling.resample_windows`): one batched
+denoiser pass per step over every live latent, so they all finish at the last step. Inverted noise,
+the state of every branch (every 10 steps, and when the run is interrupted with Ctrl-C), every
+window's latents and every window's scores are cached under a key of all settings and the video's
+content hash (:mod:`motionlib.cache`), so an interrupted sweep resumes from its last saved step and
+a finished one is read back, not recomputed.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from motionlib.data import from_model_pixels, read_video, to_model_pixels
 from motionlib.errors import ParameterError
 from motionlib.inversion import invert, invertible_steps
 from motionlib.models.base import VideoModel
-from motionlib.resampling import resample_windows, shared_evaluations
+from motionlib.resampling import SweepState, resample_windows, shared_evaluations
 from motionlib.windows import NO_EDIT, PromptWindow, grid_windows
 
 CACHE_VERSION = 2  # bump when the computation changes, so old entries are not read
@@ -57,7 +60,7 @@ class SweepSettings:
     height: int | None = None
     width: int | None = None
     frame_sampling: str | int = "even"  # which frames of a longer clip (motionlib.data.video_io)
-    batch_size: int = 8
+    batch_size: int | None = None  # latents per denoiser pass; None: every live latent (<= 56 on the paper's grid)
 
     def resolve(self, model: VideoModel) -> SweepSettings:
         d = model.defaults.resolved(self.num_frames, self.height, self.width, self.num_steps, self.guidance_scale)
@@ -120,7 +123,7 @@ def run_sweep(
     windows = [NO_EDIT] + [w for w in windows if w != NO_EDIT]
     store = ResultCache("sweep", {
         "version": CACHE_VERSION, "model": model.describe(), "video_sha": content_hash(x0),
-        "caption": caption, "edit": edit, **asdict(s),
+        "caption": caption, "edit": edit, **result_settings(s),
     }, enabled=cache)
     steps = invertible_steps(model, s.num_steps)
     cond, edited = model.encode_prompt(caption), model.encode_prompt(edit)
@@ -139,14 +142,20 @@ def run_sweep(
               "shared_formula": shared_evaluations(windows, steps), "steps": len(steps),
               "windows": len(windows), "windows_from_cache": len(finals)}
     if todo:
-        def save(group):
-            for w, lat in group.items():
-                store.save_tensors(_window_name(w), {"latents": lat})
-
-        computed, run_counts = resample_windows(model, noise, steps, cond, edited, todo, s.guidance_scale,
-                                     batch_size=s.batch_size, on_group=save, progress=progress)
+        progress_name = "progress-" + cache_key({"windows": [_window_name(w) for w in todo]})
+        saved = store.load_tensors(progress_name)
+        resume = None if saved is None else SweepState(int(saved.pop("step")), saved)
+        computed, run_counts = resample_windows(
+            model, noise, steps, cond, edited, todo, s.guidance_scale, batch_size=s.batch_size, resume=resume,
+            on_checkpoint=lambda state: store.save_tensors(progress_name, {
+                "step": torch.tensor(state.step), **{k: v.clone() for k, v in state.states.items()}}),
+            progress=progress)
+        for w in todo:
+            store.save_tensors(_window_name(w), {"latents": computed[w]})
+        store.remove(f"{progress_name}.safetensors")
         finals.update(computed)
-        counts.update(evaluations=run_counts["evaluations"], passes=run_counts["passes"])
+        counts.update(evaluations=run_counts["evaluations"], passes=run_counts["passes"],
+                      resumed_at_step=resume.step if resume else 0)
 
     score_key = "scores-" + cache_key({"clip": scorer.describe(), "flow": FLOW_METRIC})
     scores = store.load_json(score_key) or {}
@@ -179,6 +188,15 @@ def run_sweep(
             "inversion_guidance": s.inversion_guidance, "caption": caption, "edit": edit,
         })
     return SweepResult(pd.DataFrame(rows), counts, x0, videos)
+
+
+def result_settings(settings: SweepSettings) -> dict:
+    """The settings that determine a sweep's results, for its cache key: all but ``batch_size``, which
+    changes only how the latents are grouped into passes (rounding, tested within 1e-4), so sweeps
+    at any batch size read each other's windows."""
+    fields = asdict(settings)
+    del fields["batch_size"]
+    return fields
 
 
 def settings_record(settings: SweepSettings, model: VideoModel) -> dict:

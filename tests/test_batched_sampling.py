@@ -78,10 +78,10 @@ def test_batched_samples_equal_the_samples_drawn_one_at_a_time(family, monkeypat
     assert_same_samples(batched, alone)
     assert [(s.settings["prompt"], s.settings["seed"]) for s in batched] == requests
     assert adapter.active  # restored
-    # Latte's embeddings have the prompt's own length: one batch per length, nothing padded.
+    # Latte's embeddings have the prompt's own length: padded into one batch, the padding masked.
     lengths = {embedding_length(model.encode_prompt(p)) for p in PROMPTS}
-    assert (len(lengths) == 2) == (family == "latte")
-    assert calls == [2 * len(requests) // len(lengths)] * (STEPS * len(lengths))  # 2x: both guidance branches
+    assert (len(lengths) == 2) == (family == "latte") == model.masks_text
+    assert calls == [2 * len(requests)] * STEPS  # 2x: both guidance branches
     # The single-prompt API is the batched one with one prompt; its default, one at a time, is unchanged.
     one = generate_customized(model, adapter, PROMPTS[0], seeds=[3, 4], num_samples=2, **sample_kwargs(model))
     assert all(torch.equal(a.latents, b.latents) for a, b in zip(one, alone[:2]))
@@ -177,3 +177,27 @@ def test_out_of_memory_splits_the_batch_in_half_and_retries(monkeypatch, capsys)
     with pytest.raises(MotionlibError, match="out of CUDA memory sampling a single modelscope video") as info:
         generate_customized_batch(model, adapter, requests[:1], **sample_kwargs(model))
     assert "\n" not in str(info.value) and info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_padded_rows_of_different_lengths_equal_their_unpadded_results():
+    """Latte's embeddings have each prompt's own length; stacked, they are zero-padded and the padding
+    is masked out of the cross-attention, so each row gives what it gives alone."""
+    from motionlib.models.base import PromptEmbeds
+    from motionlib.sampling import initial_noise
+
+    model = load_model("latte", "tiny", seed=0)
+    short, long = model.encode_prompt("a dog"), model.encode_prompt("a jeep car is moving on the road quickly")
+    assert short.length != long.length and model.masks_text
+    x = torch.cat([initial_noise(model, FRAMES["latte"], SIZE, SIZE, seed) for seed in (0, 1)])
+    for guidance in (1.0, 7.5):
+        both = model.predict(x, 500, PromptEmbeds.stack([short, long]), guidance)
+        alone = torch.cat([model.predict(x[:1], 500, short, guidance), model.predict(x[1:], 500, long, guidance)])
+        torch.testing.assert_close(both, alone, rtol=1e-4, atol=1e-4)
+        unmasked = PromptEmbeds.stack([short, long])
+        unmasked.mask = None  # the padding attended to: not the same (the mask matters)
+        assert (model.predict(x, 500, unmasked, guidance) - alone).abs().max() > 1e-2
+    # A model that cannot mask padding refuses padded rows rather than attend to the padding.
+    modelscope = load_model("modelscope", "tiny", seed=0)
+    padded = PromptEmbeds.stack([short, long])
+    with pytest.raises(ValueError, match="cannot mask text tokens"):
+        modelscope.predict(x[:, :4], 500, padded)

@@ -4,7 +4,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from motionlib import cache as cache_module
 from motionlib.cli import main
 from motionlib.data import bundled_dataset, read_video, write_video
 from motionlib.metrics import tiny_clip_scorer
@@ -43,35 +42,31 @@ def test_interrupted_sweep_resumes_without_recomputing(clip_path, tmp_path, monk
     monkeypatch.setenv("MOTIONLIB_CACHE", str(tmp_path / "cache"))
     model, scorer = tiny("cogvideox"), tiny_clip_scorer()
     args = (model, clip_path, "a man is skiing", "a robot is skiing", scorer)
-    reference = run_sweep(*args, settings=SETTINGS, cache=False, progress=False).rows
+    reference = run_sweep(*args, settings=SETTINGS, cache=False, progress=False)
 
-    saves = {"n": 0}
-    original = cache_module.ResultCache.save_tensors
+    original, passes = model._denoise, {"n": 0}
 
-    def interrupting(self, name, tensors):
-        original(self, name, tensors)
-        saves["n"] += 1
-        if saves["n"] == 4:  # the inversion and three windows are on disk
+    def interrupting(*a, **kw):  # Ctrl-C in the last of the 5 steps (6 steps, the first not invertible)
+        passes["n"] += 1
+        if passes["n"] == 5 + 5:  # the inversion's 5 passes, 4 sweep steps, then the 5th step's pass
             raise KeyboardInterrupt
+        return original(*a, **kw)
 
-    monkeypatch.setattr(cache_module.ResultCache, "save_tensors", interrupting)
+    monkeypatch.setattr(model, "_denoise", interrupting)
     with pytest.raises(KeyboardInterrupt):
         run_sweep(*args, settings=SETTINGS, progress=False)
-    monkeypatch.setattr(cache_module.ResultCache, "save_tensors", original)
+    monkeypatch.setattr(model, "_denoise", original)
 
     resumed = run_sweep(*args, settings=SETTINGS, progress=False)
-    assert resumed.counts["windows_from_cache"] >= 3
-    assert 0 < resumed.counts["evaluations"] < reference_evaluations(model, clip_path, scorer)
-    pd.testing.assert_frame_equal(resumed.rows, reference, rtol=1e-4)
+    assert resumed.counts["resumed_at_step"] == 4
+    assert 0 < resumed.counts["evaluations"] < reference.counts["evaluations"]
+    assert resumed.counts["passes"] == 1  # the step left
+    pd.testing.assert_frame_equal(resumed.rows, reference.rows, rtol=1e-4)
 
     again = run_sweep(*args, settings=SETTINGS, progress=False)
     assert again.counts["evaluations"] == 0 and again.counts["windows_from_cache"] == 11
     pd.testing.assert_frame_equal(again.rows, resumed.rows)
-
-
-def reference_evaluations(model, clip_path, scorer):
-    return run_sweep(model, clip_path, "a man is skiing", "a robot is skiing", scorer,
-                     settings=SETTINGS, cache=False, progress=False).counts["evaluations"]
+    assert not list((tmp_path / "cache").rglob("progress-*"))  # the checkpoint goes once the windows are saved
 
 
 def test_cache_key_changes_with_the_video_content(clip_path, tmp_path, monkeypatch):

@@ -7,7 +7,8 @@ alone up to floating-point kernel differences, because nothing in a row depends 
 - each request's noise is drawn alone (``initial_noise(..., seed)``, batch 1) and the rows are stacked;
 - each distinct prompt is embedded once, and each row is conditioned on its own prompt (``(B, L, D)``);
 - rows whose embeddings differ in length ``L`` (Latte cuts its T5 embeddings to the prompt's own
-  tokens) are never padded into one batch: each length gets its own passes;
+  tokens) share a pass only in a model that masks the padding (:attr:`VideoModel.masks_text`,
+  :meth:`PromptEmbeds.stack`); otherwise each length gets its own passes;
 - the adapter's on/off rule depends on the step only, so it is one switch per step for every row;
 - each sample is decoded on its own (the decoder's memory does not grow with the batch).
 
@@ -109,7 +110,8 @@ def generate_customized_batch(
                   num_steps=d.num_steps, guidance_scale=d.guidance_scale, tau=tau, adapter=adapter.describe())
     steps = ddim_schedule(model, d.num_steps)
     embeds = prompt_embeddings(model, [prompt for prompt, _ in requests], negative_prompt)
-    queue = plan_batches([embedding_length(embeds[prompt]) for prompt, _ in requests], limit)
+    queue = plan_batches([(0, 0) if model.masks_text else embedding_length(embeds[prompt])
+                          for prompt, _ in requests], limit)
     samples: list[Sample | None] = [None] * len(requests)
     with adapter.applied(adapter.active):  # restores the state on exit
         while queue:
@@ -132,8 +134,8 @@ def prompt_embeddings(model: VideoModel, prompts: list[str], negative_prompt: st
 
 
 def embedding_length(embeds: PromptEmbeds) -> tuple[int, int]:
-    """``(L_cond, L_uncond)``: rows batch together only when these are equal (nothing is padded)."""
-    return embeds.cond.shape[1], embeds.uncond.shape[1]
+    """``(L_cond, L_uncond)``: rows batch together when these are equal, or when the model masks padding."""
+    return embeds.length
 
 
 def plan_batches(lengths: list[tuple[int, int]], limit: int) -> list[list[int]]:
@@ -151,19 +153,13 @@ def stacked_noise(model: VideoModel, seeds: list[int], num_frames: int, height: 
     return torch.cat([initial_noise(model, num_frames, height, width, seed) for seed in seeds])
 
 
-def stacked_embeds(rows: list[PromptEmbeds]) -> PromptEmbeds:
-    """``(1, L, D)`` embeddings of one length -> one :class:`PromptEmbeds`, ``(B, L, D)``, a prompt per row."""
-    return PromptEmbeds([e.prompt for e in rows], torch.cat([e.cond for e in rows]),
-                        torch.cat([e.uncond for e in rows]), rows[0].negative_prompt)
-
-
 def _denoise_rows(model: VideoModel, adapter: MotionAdapter, tau: int, requests: list[Request],
                   embeds: dict[str, PromptEmbeds], steps: list[DDIMStep], d: FamilyDefaults,
                   progress: bool) -> torch.Tensor | None:
     """The final latents ``(B, ...)`` of ``requests`` (one embedding length) sampled together, or
     ``None`` if CUDA ran out of memory."""
     x = stacked_noise(model, [seed for _, seed in requests], d.num_frames, d.height, d.width)
-    e = stacked_embeds([embeds[prompt] for prompt, _ in requests])
+    e = PromptEmbeds.stack([embeds[prompt] for prompt, _ in requests])
     try:
         return denoise(model, x, e, steps, d.guidance_scale, progress=progress,
                        desc=f"{model.family} customized ({len(requests)} samples)",

@@ -80,13 +80,17 @@ class PromptEmbeds:
 
     ``cond`` and ``uncond`` are ``(1, L, D)`` (or ``(B, L, D)``); ``uncond`` encodes the negative
     prompt (default "") for classifier-free guidance. ``expand(b)`` repeats a single prompt to batch
-    ``b`` without copying; per-item embeddings must already have ``b`` rows.
+    ``b`` without copying; per-item embeddings must already have ``b`` rows. ``mask`` (``(B, L)`` bool,
+    True where a row has a token) is set only by :meth:`stack` on rows of different lengths, which it
+    pads with zeros; a model that can mask text tokens (:attr:`VideoModel.masks_text`) ignores the
+    padding, so a padded row gives its unpadded result.
     """
 
     prompt: str | list[str]
     cond: torch.Tensor
     uncond: torch.Tensor
     negative_prompt: str = ""
+    mask: torch.Tensor | None = None
 
     def expand(self, batch: int) -> PromptEmbeds:
         if self.cond.shape[0] not in (1, batch):
@@ -96,7 +100,39 @@ class PromptEmbeds:
             self.cond.expand(batch, -1, -1),
             self.uncond.expand(batch, -1, -1),
             self.negative_prompt,
+            None if self.mask is None else self.mask.expand(batch, -1),
         )
+
+    @property
+    def length(self) -> tuple[int, int]:
+        """``(L_cond, L_uncond)``: the token count of the cond and uncond embeddings."""
+        return self.cond.shape[1], self.uncond.shape[1]
+
+    @staticmethod
+    def stack(rows: list[PromptEmbeds]) -> PromptEmbeds:
+        """``(1, L_i, D)`` embeddings -> one :class:`PromptEmbeds` of ``(B, L, D)``, a prompt per row.
+
+        Rows of one length are concatenated. Rows of different lengths (Latte cuts each prompt's T5
+        embeddings to its own tokens, cond and uncond alike) are zero-padded to the longest, with
+        ``mask`` marking each row's own tokens; only a model with ``masks_text`` accepts them.
+        """
+        if len({r.length for r in rows}) == 1:
+            return PromptEmbeds([r.prompt for r in rows], torch.cat([r.cond for r in rows]),
+                                torch.cat([r.uncond for r in rows]), rows[0].negative_prompt)
+        if any(r.cond.shape[1] != r.uncond.shape[1] for r in rows):
+            raise ValueError("rows of different lengths can be padded only when each row's cond and uncond "
+                             "embeddings have one length")
+        longest = max(r.cond.shape[1] for r in rows)
+
+        def padded(t: torch.Tensor) -> torch.Tensor:
+            return torch.nn.functional.pad(t, (0, 0, 0, longest - t.shape[1]))
+
+        mask = torch.zeros(len(rows), longest, dtype=torch.bool)
+        for i, r in enumerate(rows):
+            mask[i, : r.cond.shape[1]] = True
+        return PromptEmbeds([r.prompt for r in rows], torch.cat([padded(r.cond) for r in rows]),
+                            torch.cat([padded(r.uncond) for r in rows]), rows[0].negative_prompt,
+                            mask.to(rows[0].cond.device))
 
 
 @dataclass
@@ -217,8 +253,11 @@ class VideoModel:
         Implementations decode a contiguous copy, so the result does not depend on memory layout."""
         raise NotImplementedError
 
+    masks_text = False  # True: _denoise takes ``mask`` and ignores padded text tokens (PromptEmbeds.stack)
+
     def _denoise(self, latents: torch.Tensor, t: torch.Tensor, embeds: torch.Tensor) -> torch.Tensor:
-        """One raw denoiser call: latents (B, ...), t (B,) int64, embeds (B, L, D)."""
+        """One raw denoiser call: latents (B, ...), t (B,) int64, embeds (B, L, D). A model with
+        :attr:`masks_text` also takes ``mask=`` (B, L) bool, True at each row's own tokens."""
         raise NotImplementedError
 
     # ----------------------------------------------------------------- prediction with guidance
@@ -243,15 +282,24 @@ class VideoModel:
         # Contiguous, so the result does not depend on the input's memory layout (VAE latents and
         # DDIM states can come channels-last; CPU kernels differ in the last bits between layouts).
         latents = latents.to(self.device, self.dtype).contiguous()
+        rows = embeds.expand(batch)
+        if rows.mask is not None and not self.masks_text:
+            raise ValueError(f"{self.family} cannot mask text tokens: batch rows must share one embedding length")
         if guidance_scale > 1.0:
-            both = embeds.expand(batch)
             x = torch.cat([latents, latents])
-            e = torch.cat([both.uncond, both.cond]).to(self.device, self.dtype)
-            out = self._denoise(x, self._timestep_batch(t, 2 * batch), e).float()
+            e = torch.cat([rows.uncond, rows.cond]).to(self.device, self.dtype)
+            mask = None if rows.mask is None else torch.cat([rows.mask, rows.mask])
+            out = self._raw(x, self._timestep_batch(t, 2 * batch), e, mask).float()
             uncond, cond = out.chunk(2)
             return uncond + guidance_scale * (cond - uncond)
-        e = embeds.cond.expand(batch, -1, -1).to(self.device, self.dtype)
-        return self._denoise(latents, self._timestep_batch(t, batch), e).float()
+        e = rows.cond.to(self.device, self.dtype)
+        return self._raw(latents, self._timestep_batch(t, batch), e, rows.mask).float()
+
+    def _raw(self, latents, t, embeds, mask):
+        """``_denoise``, with ``mask`` passed only when there is one (padded rows of different lengths)."""
+        if mask is None:
+            return self._denoise(latents, t, embeds)
+        return self._denoise(latents, t, embeds, mask=mask.to(self.device))
 
     def _timestep_batch(self, t: int | torch.Tensor, batch: int) -> torch.Tensor:
         t = torch.as_tensor(t, device=self.device, dtype=torch.int64)

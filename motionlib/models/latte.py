@@ -41,17 +41,29 @@ class LatteModel(VideoModel):
         video = self.pipeline.decode_latents(latents.to(self.vae.dtype).contiguous(), latents.shape[2])
         return video.permute(0, 2, 1, 3, 4).float()[:, :num_frames]
 
-    def _denoise(self, latents, t, embeds):
+    masks_text = True
+
+    def _denoise(self, latents, t, embeds, mask=None):
         frames = self.denoiser.config.video_length
         if latents.shape[2] != frames:
             raise ParameterError(f"Latte's temporal position embedding covers exactly {frames} frames; "
                                  f"got {latents.shape[2]}: use num_frames={frames}")
         out = self.denoiser(
             hidden_states=latents, encoder_hidden_states=embeds, timestep=t,
+            encoder_attention_mask=None if mask is None else _cross_attention_bias(mask, frames, embeds.dtype),
             enable_temporal_attentions=True, return_dict=False,
         )[0]
         channels = latents.shape[1]
         return out[:, :channels] if out.shape[1] == 2 * channels else out
+
+
+def _cross_attention_bias(mask: torch.Tensor, frames: int, dtype: torch.dtype) -> torch.Tensor:
+    """``(B, L)`` token mask -> the additive bias ``(B * frames, 1, L)`` of Latte's spatial cross-attention
+    (0 at a row's own tokens, -10000 at padding: the softmax weight of a padded token is exactly 0 in
+    float32 and bfloat16). Latte's transformer hands ``encoder_attention_mask`` to its spatial blocks
+    as is, whose hidden states are ``(B * frames, tokens, C)`` in batch-major order."""
+    bias = torch.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill(~mask, -10000.0)
+    return bias.repeat_interleave(frames, dim=0)[:, None, :]
 
 
 def build_tiny(seed: int) -> dict:
