@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from motionlib.customize import CustomizeSettings, generate_customized
+from motionlib.customize import CustomizeSettings, generate_customized_batch
 from motionlib.evaluation import customized_adapter
 from motionlib.models.base import VideoModel
 from motionlib.toyworld import oracle, world
@@ -67,17 +67,17 @@ def customization_experiment(model: VideoModel, references: list[world.ClipSpec]
         for tau in taus:
             s = CustomizeSettings(**{**settings.__dict__, "tau": int(tau), "seed": seed})
             adapter, record = customized_adapter(model, video, caption, s, progress=False)
-            try:
-                for k, spec in enumerate(asked):
-                    prompt = world.caption(spec)
-                    seeds = [seed + 100 * k + i for i in range(samples)]
-                    for sample in generate_customized(model, adapter, prompt, tau=int(tau), seeds=seeds,
-                                                      num_samples=samples, progress=False):
-                        rows.append({"model": model.family, "reference": r, "reference_caption": caption,
-                                     "tau": int(tau), "prompt": prompt, "seed": sample.settings["seed"],
-                                     "train_steps": record["steps"], **read_sample(sample.video, reference, spec)})
+            specs = [spec for spec in asked for _ in range(samples)]
+            requests = [(world.caption(spec), seed + 100 * k + i) for k, spec in enumerate(asked)
+                        for i in range(samples)]
+            try:  # every (prompt, seed) of this adapter in batched passes (the toy model: all at once)
+                drawn = generate_customized_batch(model, adapter, requests, tau=int(tau), progress=False)
             finally:
                 adapter.remove()
+            for (prompt, sample_seed), sample, spec in zip(requests, drawn, specs, strict=True):
+                rows.append({"model": model.family, "reference": r, "reference_caption": caption,
+                             "tau": int(tau), "prompt": prompt, "seed": sample_seed,
+                             "train_steps": record["steps"], **read_sample(sample.video, reference, spec)})
             bar.update()
     bar.close()
     return pd.DataFrame(rows)
