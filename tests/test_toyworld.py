@@ -82,6 +82,29 @@ def test_oracle_follows_a_recoloured_video():
     assert oracle.read(video[:, :, ::-1]).direction == "left"  # mirrored: moves the other way
 
 
+def test_the_oracle_tells_toy_clips_from_other_videos(tmp_path, capsys):
+    from motionlib.cli import main
+    from motionlib.data import bundled_dataset, read_video, write_video
+
+    specs = world.sample_specs(300, seed=11, split="any", paths=world.PATHS)
+    assert not any(oracle.not_toy_world(world.render(spec)) for spec in specs)
+    two = np.full((8, 32, 32, 3), 128, np.uint8)
+    two[:, 4:14, 4:14] = two[:, 18:28, 18:28] = (220, 40, 40)  # two red squares of one size on gray
+    assert oracle.not_toy_world(two) == ["no single object on the background in most frames"]
+    for item in bundled_dataset():  # real clips, even at the world's size, are refused
+        assert oracle.not_toy_world(read_video(item.path, 8, 32)), item.name
+    car = bundled_dataset()[0].path
+    assert main(["toyworld", "read", str(car)]) == 2
+    err = capsys.readouterr().err
+    assert "does not look like a toy-world clip" in err and "--force" in err and len(err.strip().splitlines()) == 1
+    assert main(["toyworld", "read", "--force", str(car)]) == 0
+    assert capsys.readouterr().out.startswith("UNRELIABLE (does not look like a toy-world clip")
+    clip = write_video(tmp_path / "clip.mp4", world.render(specs[1]))
+    assert main(["toyworld", "read", str(clip)]) == 0
+    said = capsys.readouterr().out
+    assert f"colour={specs[1].colour}" in said and f"direction={specs[1].direction}" in said
+
+
 # ------------------------------------------------------------------------------------ tokenizers
 def test_toy_clip_tokenizer_splits_world_words_as_clip_does():
     from motionlib.models.tokenizers import clip_tokenizer

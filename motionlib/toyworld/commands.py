@@ -9,6 +9,7 @@ import argparse
 
 from pathlib import Path
 
+from motionlib.errors import DatasetError
 from motionlib.toyworld import TRAINABLE_FAMILIES
 
 
@@ -83,11 +84,16 @@ def cmd_read(args) -> int:
     from motionlib.toyworld import oracle
 
     video = read_video(args.video, None, None)
-    if video.shape[1:3] != (32, 32):
+    problems = oracle.not_toy_world(video)
+    if problems and not args.force:
+        raise DatasetError(f"{args.video} does not look like a toy-world clip: {'; '.join(problems)}. The oracle reads only "
+                           "the toy world's clips (motionlib toyworld render); --force reads it anyway, marked unreliable")
+    if video.shape[1:3] != (32, 32):  # --force: read it at the world's size
         video = read_video(args.video, None, 32)
     reading = oracle.read(video)
     attrs = reading.attributes()
-    print(" ".join(f"{k}={v}" for k, v in attrs.items()) + f" speed={reading.speed:.2f}px/frame")
+    line = " ".join(f"{k}={v}" for k, v in attrs.items()) + f" speed={reading.speed:.2f}px/frame"
+    print(line if not problems else f"UNRELIABLE (does not look like a toy-world clip: {'; '.join(problems)}): {line}")
     return 0
 
 
@@ -246,7 +252,9 @@ def add_parser(sub) -> None:
     p.set_defaults(func=cmd_render)
 
     p = cmds.add_parser("read", help="the oracle's reading of a toy-world video")
-    p.add_argument("video", help="an mp4, gif or folder of frames (32 x 32; other sizes are resized)")
+    p.add_argument("video", help="an mp4, gif or folder of frames: a toy-world clip (8 frames of 32 x 32, one object "
+                   "on a flat world background); anything else is refused")
+    p.add_argument("--force", action="store_true", help="read a video that is not a toy-world clip anyway, marked unreliable")
     p.set_defaults(func=cmd_read)
 
     p = cmds.add_parser("quality", help="oracle accuracy, generation and reconstruction quality, CLIP ranking")

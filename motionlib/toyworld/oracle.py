@@ -234,6 +234,54 @@ def read(video: np.ndarray) -> Reading:
     return Reading(traj, direction, path, speed, colour, shape, texture, background)
 
 
+# What a toy-world clip is, fixed from the world's definition before any clip is checked: its
+# geometry; a flat border (a rendered clip's border pixels are all the background colour, except
+# where the object crosses the edge: its largest side, 2 * RADIUS, against the 4 * SIZE border pixels
+# of a frame, 8%; allowed: twice that); a background near one of the world's three (within the
+# segmentation's own FOREGROUND_DISTANCE); and one object: the largest foreground component holds most
+# foreground pixels (the world has one object; a second component as large is not a toy scene).
+FLAT_BORDER_SHARE = 1 - 2 * (2 * world.RADIUS) / (4 * world.SIZE)  # 0.84
+SINGLE_OBJECT_SHARE = 0.5
+
+
+def not_toy_world(video: np.ndarray) -> list[str]:
+    """Why ``video`` is not a toy-world clip (the oracle's readings mean nothing for it), as short
+    reasons; an empty list for a clip the world could have rendered: ``FRAMES`` frames of ``SIZE`` x
+    ``SIZE``, a flat border of a world background colour, one object in most frames (see above)."""
+    video = _check(video)
+    reasons = []
+    f, h, w = video.shape[:3]
+    if (f, h, w) != (world.FRAMES, world.SIZE, world.SIZE):
+        reasons.append(f"{f} frames of {h}x{w} pixels, not {world.FRAMES} frames of {world.SIZE}x{world.SIZE}")
+        return reasons  # the checks below assume the world's geometry
+    bg = background_colour(video)
+    border = np.concatenate([video[:, 0], video[:, -1], video[:, :, 0], video[:, :, -1]], axis=1).astype(float)
+    flat = float((np.linalg.norm(border - bg, axis=-1) <= FOREGROUND_DISTANCE).mean())
+    if flat < FLAT_BORDER_SHARE:
+        reasons.append(f"the border is not one flat colour ({flat:.0%} of border pixels near its median, "
+                       f"a toy clip has >= {FLAT_BORDER_SHARE:.0%})")
+    nearest = min(float(np.linalg.norm(bg - np.array(v, float))) for v in world.BACKGROUNDS.values())
+    if nearest > FOREGROUND_DISTANCE:
+        reasons.append(f"the background colour {tuple(int(c) for c in bg)} is none of the world's "
+                       f"({', '.join(world.BACKGROUNDS)})")
+    if not _one_object_in_most_frames(video, bg):
+        reasons.append("no single object on the background in most frames")
+    return reasons
+
+
+def _one_object_in_most_frames(video: np.ndarray, bg: np.ndarray) -> bool:
+    import cv2
+
+    far = np.linalg.norm(video.astype(float) - bg, axis=-1) > FOREGROUND_DISTANCE
+    single = 0
+    for frame in far:
+        closed = cv2.morphologyEx(frame.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+        n, _, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
+        areas = stats[1:, cv2.CC_STAT_AREA]
+        single += n >= 2 and areas.max() >= MIN_AREA and areas.max() > SINGLE_OBJECT_SHARE * areas.sum()
+    return single >= len(video) / 2
+
+
 def trajectory_error(a: Reading | np.ndarray, b: Reading | np.ndarray) -> float:
     """Mean distance (px) between the two trajectories over frames where both have an object;
     NaN if there is no such frame."""
