@@ -204,3 +204,14 @@ def test_toy_cogvideox_sample_is_a_red_square_moving_right(tmp_path):
     assert np.abs(video[:, :3, :3].reshape(-1, 3) - 128).max() < 40
     xs = [np.nonzero(f)[1].mean() for f in red]
     assert xs[-1] - xs[0] > 5 and np.all(np.diff(xs) > -1.5)  # rightwards, frame after frame
+
+
+def test_a_toy_model_warns_once_about_words_outside_its_vocabulary(capsys):
+    model = load_model("modelscope", "toy")
+    model.encode_prompt("a corgi surfing")
+    model.encode_prompt("a corgi surfing")
+    model.encode_prompt("a red square moves on a gray background")  # direction-free: every word known
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "'corgi', 'surfing'" in err[0] and "colour: red, green, blue, yellow" in err[0]
+    load_model("modelscope", "tiny").encode_prompt("a corgi surfing")  # tiny models have no vocabulary
+    assert capsys.readouterr().err == ""

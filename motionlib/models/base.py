@@ -17,6 +17,8 @@ Sampling, inversion and customization are written once, against this interface.
 
 from __future__ import annotations
 
+import sys
+
 import math
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -152,8 +154,13 @@ class VideoModel:
     seed: int | None = None  # tiny models: the seed of their random weights
     toy_defaults: FamilyDefaults | None = None  # toy models: the world's frames, size, steps, guidance
     twin: bool = False  # a checkpoint twin (motionlib.twins): the real layout with random weights
+    # toy models: the words of their training captions and a one-line description of them; a prompt
+    # with other words is sampled, with a one-line warning (once per prompt)
+    vocabulary: frozenset[str] | None = None
+    vocabulary_help: str = ""
 
     def __post_init__(self):
+        self._warned: set[str] = set()  # prompts already warned about (unknown words)
         # Inference weights are frozen: only an attached motion adapter trains. (It also keeps the
         # numerics fixed: on CPU some kernels differ in the last bits with requires_grad on or off.)
         for module in (self.denoiser, self.vae, self.text_encoder):
@@ -236,7 +243,18 @@ class VideoModel:
     @torch.no_grad()
     def encode_prompt(self, prompt: str, negative_prompt: str = "") -> PromptEmbeds:
         """Embeddings of one prompt (``(1, L, D)``), exactly as the family's pipeline makes them."""
+        self._warn_unknown_words(prompt)
         return self.encode_prompts([prompt], negative_prompt)
+
+    def _warn_unknown_words(self, prompt: str) -> None:
+        if self.vocabulary is None or prompt in self._warned:
+            return
+        words = prompt.lower().replace(",", " ").replace(".", " ").split()
+        unknown = list(dict.fromkeys(w for w in words if w not in self.vocabulary))
+        if unknown:
+            self._warned.add(prompt)
+            print(f"motionlib: warning: the toy {self.family} never saw {', '.join(map(repr, unknown))} "
+                  f"(in {prompt!r}); it knows {self.vocabulary_help}", file=sys.stderr)
 
     def encode_prompts(self, prompts: list[str], negative_prompt: str = "") -> PromptEmbeds:
         """Embeddings ``(B, L, D)`` of a batch of prompts through the pipeline's own ``encode_prompt``

@@ -148,8 +148,13 @@ def load_model(
         pipeline.vae.enable_slicing()
     if vae_tiling:
         pipeline.vae.enable_tiling()
-    return model_from_pipeline(family, pipeline, label, device=device, dtype=dtype, twin=twin,
-                               seed=seed if kind == "tiny" else None, toy_defaults=toy_defaults)
+    model = model_from_pipeline(family, pipeline, label, device=device, dtype=dtype, twin=twin,
+                                seed=seed if kind == "tiny" else None, toy_defaults=toy_defaults)
+    if toy_defaults is not None:
+        from motionlib.toyworld import world
+
+        model.vocabulary, model.vocabulary_help = world.WORDS, world.vocabulary_line()
+    return model
 
 
 def model_spec(model: VideoModel) -> dict:

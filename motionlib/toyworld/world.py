@@ -83,7 +83,18 @@ VOCABULARY = {"shape": SHAPES, "colour": tuple(COLOURS), "texture": TEXTURES,
               "background": tuple(BACKGROUNDS), "direction": tuple(DIRECTIONS), "path": PATHS}
 
 
+# Every word of the world's captions: the attribute values and the template's own words.
+WORDS = frozenset(word for values in VOCABULARY.values() for word in values) | frozenset(
+    PATH_VERBS.values()) | {"a", "on", "background", "plain"}
+
+
 # ------------------------------------------------------------------------------------ captions
+def vocabulary_line() -> str:
+    """The world's vocabulary in one line, attribute by attribute."""
+    return ("; ".join(f"{k}: {', '.join(v)}" for k, v in VOCABULARY.items())
+            + f" (captions like {caption(ClipSpec('circle', 'red', 'striped', 'gray', 'left'))!r})")
+
+
 def caption(spec: ClipSpec) -> str:
     """``"a red striped circle moves left on a gray background"``; plain objects omit the texture
     (``"a red square moves right on a gray background"``), zigzag paths say ``"zigzags"``."""
