@@ -145,6 +145,40 @@ def cmd_quality(args) -> int:
     return 0
 
 
+def cmd_diagnose(args) -> int:
+    import pandas as pd
+
+    from motionlib.models import load_model
+    from motionlib.toyworld import diagnostics
+
+    out = Path(args.out)
+    settings = {"clips": args.clips, "seed": args.seed, "overfit_clips": args.overfit_clips,
+                "overfit_steps": args.overfit_steps}
+    for family in args.model:
+        model = load_model(family, args.source)
+        rec = _record(model, "toy world: text influence, loss by timestep, overfit check", settings)
+        influence = diagnostics.text_influence(model, args.clips, seed=args.seed)
+        _save(influence, out, f"text_influence_{family}", rec)
+        table = diagnostics.summarise(influence, "relative_change", ["attribute", "t"])
+        _show(f"{family}: ||v(x_t, c) - v(x_t, c')|| / ||v(x_t, c)||, c' = c with one attribute changed "
+              f"('caption': the empty caption), mean over {args.clips} held-out clips",
+              table.pivot(index="t", columns="attribute", values="relative_change").sort_index(ascending=False)
+              .reset_index())
+        losses = diagnostics.loss_by_timestep(model, args.clips, seed=args.seed)
+        _save(losses, out, f"loss_by_timestep_{family}", rec)
+        _show(f"{family}: training loss ({model.prediction_type}) and clean-latent error by t, {args.clips} held-out clips",
+              diagnostics.summarise(losses, "loss", ["bucket"]).merge(
+                  diagnostics.summarise(losses, "x0_relative_error", ["bucket"])[["bucket", "x0_relative_error"]]))
+        if args.overfit_steps:
+            fit = diagnostics.overfit(model, args.overfit_clips, args.overfit_steps, seed=args.seed)
+            _save(pd.DataFrame(fit["loss_curve"], columns=["step", "loss"]), out,
+                  f"overfit_{family}", {**rec, "overfit": {k: v for k, v in fit.items() if k != "loss_curve"}})
+            print(f"{family}: a fresh denoiser on {fit['clips']} clips, {fit['steps']} steps: loss "
+                  f"{fit['first_loss']:.4f} -> {fit['final_loss']:.4f} (EMA weights {fit['final_loss_ema']:.4f}); "
+                  f"the shipped model on the same clips {fit['shipped_loss']:.4f}")
+    return 0
+
+
 def _guidance(text: str) -> float:
     from motionlib.errors import ParameterError
 
@@ -270,6 +304,17 @@ def add_parser(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the clips drawn and the sampling noise")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_quality)
+
+    p = cmds.add_parser("diagnose", help="why a toy model draws its caption or not: text influence by t, loss by t, "
+                        "overfit check (motionlib.toyworld.diagnostics)")
+    p.add_argument("--model", nargs="+", required=True, choices=TRAINABLE_FAMILIES)
+    p.add_argument("--source", default="toy", help="toy (default) or a folder written by toyworld train")
+    p.add_argument("--clips", type=int, default=16, help="held-out clips (default 16)")
+    p.add_argument("--overfit-clips", type=int, default=4, help="clips the fresh denoiser is fitted to (default 4)")
+    p.add_argument("--overfit-steps", type=int, default=300, help="its training steps (default 300; 0: skip)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_diagnose)
 
     p = cmds.add_parser("claim", help="when each attribute is decided: prompt windows after inversion (the paper's "
                                       "protocol) and prompt switching from fresh noise, judged by fixed criteria")
