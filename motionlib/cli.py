@@ -208,6 +208,11 @@ def cmd_reproduce(args) -> int:
     if args.address:
         overrides["ray_address"] = args.address
     runs = plan(args.profile, args.only, args.out, overrides, args.families)
+    if args.plan:
+        from motionlib.reproduce import print_plan
+
+        print_plan(runs, args.profile)
+        return 0
     if uses_ray(runs):  # (the paper profile's batch notebooks, or --executor ray)
         from motionlib.executors import check_executor
 
@@ -357,9 +362,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_toyworld(sub)
 
     p = sub.add_parser("reproduce", help="run every notebook (figures and tables) with papermill")
-    p.add_argument("--profile", default="smoke", choices=["smoke", "toy", "paper"],
+    p.add_argument("--profile", default="smoke", choices=["smoke", "toy", "quick", "paper"],
                    help="smoke: every notebook at its stored defaults (minutes); toy: the full toy-world measurement "
-                        "(notebooks/params/toy/, under an hour on 2 cores); paper: the real checkpoints (GPU)")
+                        "(notebooks/params/toy/, under an hour on 2 cores); quick: the headline with the real "
+                        "checkpoints on one GPU in about an hour (notebooks/params/quick/); paper: everything with "
+                        "the real checkpoints (GPU days: see --plan)")
+    p.add_argument("--plan", "--dry-run", action="store_true",
+                   help="print the notebook runs, their units, how many are cached and the projected GPU time; "
+                        "compute and write nothing")
     p.add_argument("--only", nargs="+", metavar="NAME", help="only notebooks whose name contains NAME")
     p.add_argument("--families", nargs="+", metavar="FAMILY",
                    help="paper profile: run every model notebook for these families (default: the paper's scope, "

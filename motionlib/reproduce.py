@@ -7,6 +7,11 @@ Profiles:
   ``notebooks/params/toy/`` (the claims on 20 held-out clips per family under both protocols and
   the robustness grid, generation and reconstruction quality, customization), once each. The
   README's toy-world numbers are the ones it writes.
+- ``quick``: the headline on one GPU in about an hour (real checkpoints, like ``paper``): the
+  notebooks with a parameter file in ``notebooks/params/quick/`` (Fig. 2 on 4 TGVE videos per
+  family, Tab. 1's tau row on the same 4 videos for ModelScope), each over its family's
+  ``notebooks/params/paper/<family>.yaml``, run serially; every result with its bootstrap interval
+  over videos.
 - ``paper``: each notebook once per paper family with ``notebooks/params/paper/<family>.yaml``
   (real checkpoints; needs the weights and a GPU), in the paper's scope: a notebook whose
   ``notebooks/params/paper/<notebook>.yaml`` names ``run_families`` runs for those only (Tab. 3 and
@@ -50,7 +55,7 @@ from motionlib import paths
 from motionlib.errors import ParameterError
 from motionlib.models import PAPER_FAMILIES
 
-PROFILES = ("smoke", "toy", "paper")
+PROFILES = ("smoke", "toy", "quick", "paper")
 KERNEL_NAME = "motionlib"
 # Notebooks that share cached results: the same sweeps (Fig. 2), the same tau-700 adapters (Tab. 1,
 # 2, 4, Fig. 4, 6). Each group runs in one lane, in this order.
@@ -164,7 +169,9 @@ def plan(profile: str = "smoke", only: list[str] | None = None, out: str | Path 
             if toy.is_file():
                 runs.append(Run(nb.stem, nb, root / profile / nb.stem, yaml.safe_load(toy.read_text()) or {}))
             continue
-        specific = paths.PARAMS_DIR / "paper" / f"{nb.stem}.yaml"
+        specific = paths.PARAMS_DIR / profile / f"{nb.stem}.yaml"
+        if profile == "quick" and not specific.is_file():
+            continue
         extra = (yaml.safe_load(specific.read_text()) or {}) if specific.exists() else {}
         steer = {key: extra.pop(key) for key in PROFILE_KEYS if key in extra}  # not notebook parameters
         scope = steer.get("run_families") or list(PAPER_FAMILIES)  # the paper's scope for this notebook
@@ -220,8 +227,8 @@ def cores() -> int:
 
 
 def default_jobs(profile: str) -> int:
-    """Notebooks at a time: 2 for the CPU profiles (smoke, toy) on 2 or more cores, else 1 (the paper
-    profile's notebooks each want the whole GPU)."""
+    """Notebooks at a time: 2 for the CPU profiles (smoke, toy) on 2 or more cores, else 1 (the quick
+    and paper profiles' notebooks each want the whole GPU)."""
     return 2 if profile in ("smoke", "toy") and cores() >= 2 else 1
 
 
@@ -335,3 +342,42 @@ def print_summary(runs: list[Run]) -> None:
         print(f"  {r.status:6s} {r.seconds:6.1f} s  {r.name:28s} {r.outputs:3d} files  {r.out_dir}")
     for r in failed:
         print(f"FAILED {r.name}: {r.error}\n  see the executed notebook {r.out_dir / r.notebook.name}")
+
+
+def print_plan(runs: list[Run], profile: str, gpus: tuple[int, ...] = (1, 8)) -> None:
+    """What ``reproduce`` would run, computing and writing nothing: each notebook run, and for the
+    real-weight profiles its units, how many are already in the cache, and the projected GPU time
+    (:mod:`motionlib.projection`) of all of them and of those left."""
+    from motionlib.projection import CacheIndex, project
+
+    if profile not in ("quick", "paper"):
+        expected = _expected_seconds(runs)
+        print(f"{profile} profile: {len(runs)} notebook runs on this machine's CPU "
+              f"(expected minutes from the last run into this folder, else {GUESS_SECONDS / 60:.0f} each):")
+        for run in runs:
+            print(f"  {run.name:34s} {expected[run.name] / 60:6.1f} min")
+        print("(the GPU projection is for the real checkpoints: --profile quick or paper)")
+        return
+    pr = project(runs, gpus=gpus, cache=CacheIndex())
+    projected = {r.name for r in pr.runs}
+    print(f"{profile} profile: projected on one {pr.device} from measured per-call times (motionlib.projection; "
+          "batching gains not counted, so an upper bound)\n")
+    print(f"{'notebook run':34s} {'families':26s} {'units':>6s} {'cached':>6s} {'GPU-h':>7s} {'left GPU-h':>10s}")
+    for r in pr.runs:
+        print(f"{r.name:34s} {','.join(r.families):26s} {r.units:6d} {r.cached:6d} {r.seconds / 3600:7.2f} "
+              f"{r.left_seconds / 3600:10.2f}")
+    others = [run.name for run in runs if run.name not in projected]
+    if others:
+        print(f"not projected (no model units, or Fig. 1's single video): {', '.join(others)}")
+    units, cached = sum(r.units for r in pr.runs), sum(r.cached for r in pr.runs)
+    left = pr.total("left_seconds") / 3600
+    walls = ", ".join(f"{_hours(pr.wall_hours(g))} on {g} GPU{'s' if g > 1 else ''}" for g in gpus)
+    print(f"\n{profile}: {units:,} units, {cached:,} cached; {pr.gpu_hours():.1f} GPU-h on one {pr.device} "
+          f"({walls}, with model loads); left to run: {left:.1f} GPU-h")
+    print("Cached = a cache entry records the unit's family, source, caption (and edit), grid or adapter "
+          "(tau, projections, rank, mode) and holds all its windows or samples; resolution, guidance and "
+          "training settings are not compared (motionlib.projection.CacheIndex).")
+
+
+def _hours(h: float) -> str:
+    return f"{h / 24:.1f} days" if h >= 48 else f"{h:.1f} h"

@@ -42,6 +42,19 @@ def test_paper_parameter_files_only_set_known_parameters(path):
         assert not unknown, f"{family_file.name} sets {unknown}, which {path.name} does not take"
 
 
+@pytest.mark.parametrize("profile", ["quick", "toy"])
+def test_profile_parameter_files_only_set_known_parameters(profile):
+    from motionlib.reproduce import PROFILE_KEYS
+
+    by_stem = {nb.stem: nb for nb in NOTEBOOKS}
+    files = sorted((paths.PARAMS_DIR / profile).glob("*.yaml"))
+    assert files
+    for file in files:
+        assert file.stem in by_stem, f"{file.name} names no notebook"
+        unknown = set(yaml.safe_load(file.read_text())) - set(notebook_parameters(by_stem[file.stem])) - set(PROFILE_KEYS)
+        assert not unknown, f"{profile}/{file.name} sets {unknown}, which {file.stem}.ipynb does not take"
+
+
 def test_figures_readme_lists_every_notebook():
     from motionlib import paths
     from motionlib.reproduce import notebooks

@@ -39,7 +39,7 @@ TOY_LEARNING_RATE = 1e-3
 # the largest b with weights + b x per_sample <= 80% of the GPU, capped at 16 (one evaluation unit of
 # the paper: 4 edit prompts x 4 samples), where per_sample = inference_peak - weights of one
 # guided step at batch 1 (both classifier-free-guidance branches), from
-# benchmarks/results/fullsize_gpu_h200.json (bf16, GiB; decoding runs one sample at a time after
+# motionlib/assets/fullsize_gpu_h200.json (bf16, GiB; decoding runs one sample at a time after
 # sampling, so its peak, 5.5-29.5 GiB with the weights, does not grow with b):
 #   family        weights  inference_peak  per_sample  b, H200 (139 GiB)  b, 48 GiB card
 #   modelscope     3.42       4.13           0.71           152                 49

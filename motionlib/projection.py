@@ -1,0 +1,320 @@
+"""What a real-weight profile will cost, before it runs: its units, which are cached, its GPU time.
+
+A projection, not a measurement. The runs and parameters are ``motionlib reproduce``'s own
+(:func:`motionlib.reproduce.plan`); the units are listed as the notebooks make them:
+
+- Fig. 2 (``fig2_*``): one sweep per (family, video);
+- Fig. 4, Fig. 6, Tab. 1-4: one unit per (family, video, adapter), which trains the adapter unless
+  an earlier unit trained it, and samples every (edit prompt, sample) not sampled before (the cache
+  shares adapters and samples between tables, as :func:`motionlib.evaluation.evaluate` does).
+
+Seconds per unit come from per-call times measured on one GPU with full-size twins
+(``motionlib/assets/fullsize_gpu_h200.json``, written by ``benchmarks/bench_fullsize.py gpu --json``),
+phase by phase (:func:`phase_seconds`): a sweep is its projected minutes (1,150 CFG-batched
+evaluations, the inversion and the decodes); adapter training is train steps x seconds per
+customization step; customized sampling is steps x one CFG-batched call per sample; decoding one
+decode per sample. Batching gains (the step-synchronous sweep, 16 samples per pass) are NOT counted:
+per-call times were measured at batch 1, and a larger batch's time per latent is not measured, so
+these are upper bounds on the work. :func:`lower_bound_seconds` counts only the denoiser calls no
+schedule can avoid, at the same per-call times. Ray: units go to the first free GPU in submission
+order; each notebook run adds the driver's and each worker's model load (the measured build time)
+and Ray's start-up. Not counted: CLIP/PickScore scoring, reading videos, Fig. 1, the tour, Tab. 5.
+
+Cached units (:class:`CacheIndex`) are found without loading weights or videos, from what each
+cache entry records about itself (its ``settings.json`` or ``adapter.json``); see the class.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from motionlib import paths
+from motionlib.customize.settings import FAMILY_TRAINING, projection_subsets
+
+MEASURED = paths.ASSETS_DIR / "fullsize_gpu_h200.json"
+RAY_START_S = 15.0  # a local Ray cluster's start-up, measured on this project's 2-core machines (bench_scaleout.py)
+PHASES = ("sweep", "training", "sampling", "decode")
+PROJECTED = ("fig2", "fig4", "fig6", "tab1", "tab2", "tab3", "tab4")  # notebook stems with units
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One unit of work: a sweep of one video, or one (video, adapter) of a customization table."""
+
+    run: str  # the notebook run (reproduce.Run.name)
+    family: str
+    source: str  # the model's source label as the cache records it (tiny, toy, hub:<id>, a folder)
+    kind: str  # "sweep" or "customize"
+    video: str
+    caption: str
+    edit: str = ""  # sweep: the edited caption
+    grid: int = 100  # sweep: window grid interval
+    adapter: tuple = ()  # customize: (tau, projections, rank, mode)
+    trains: bool = False  # customize: this unit trains its adapter (no earlier unit did)
+    samples: int = 0  # customize: samples this unit draws (not drawn by an earlier unit)
+    needed: int = 0  # customize: samples of this adapter the cache must hold for the unit to be done
+    steps: int = 50
+
+
+def measured_table(path: str | Path | None = None) -> tuple[dict[str, dict], str]:
+    """``({family: measured row}, device name)`` from the per-call table."""
+    rows = json.loads(Path(path or MEASURED).read_text())
+    return {r["family"]: r for r in rows}, rows[0]["device"]
+
+
+@lru_cache(maxsize=1)
+def tgve_manifest() -> pd.DataFrame:
+    """The 76 LOVEU-TGVE-2023 videos' captions and edits, indexed by video name."""
+    return pd.read_csv(paths.TGVE_MANIFEST).set_index("video")
+
+
+def source_label(family: str, source: str) -> str:
+    """The ``model.source`` a model loaded from ``source`` would have (``hub`` -> ``hub:<id>``)."""
+    from motionlib.models.loading import parse_source
+
+    kind, where = parse_source(family, source)
+    return {"hub": f"hub:{where}", "toy": "toy", "tiny": "tiny"}.get(kind, where)
+
+
+def video_names(videos, limit: int | None = None) -> list[str]:
+    """The TGVE names a ``videos`` parameter selects ("all" or a list of names; anything else, such
+    as bundled or toy clips, selects no TGVE video); ``limit`` keeps the first ones of "all"."""
+    names = list(tgve_manifest().index)
+    if videos == "all":
+        return names[:limit] if limit else names
+    if isinstance(videos, (list, tuple)) and all(v in tgve_manifest().index for v in videos):
+        return list(videos)
+    return []
+
+
+def units_of(run, done: set, limit: int | None = None) -> list[Unit]:
+    """The units of one notebook run that no earlier run (``done``, updated here) already makes."""
+    from motionlib.reproduce import notebook_parameters
+    from motionlib.tables import PAPER_BEST_TAU, PAPER_TAUS
+
+    p = {**notebook_parameters(run.notebook), **run.parameters}
+    stem = run.notebook.stem
+    if not stem.startswith(PROJECTED):
+        return []
+    manifest, steps = tgve_manifest(), p.get("steps") or 50
+    if stem.startswith("fig2"):
+        out = []
+        for family in p.get("families") or [p["family"]]:
+            for v in video_names(p.get("videos"), limit):
+                if ("sweep", family, v) not in done:
+                    done.add(("sweep", family, v))
+                    out.append(Unit(run.name, family, source_label(family, p["source"]), "sweep", v,
+                                    manifest.at[v, "caption"], manifest.at[v, p.get("edit_kind", "object")],
+                                    grid=p.get("grid", 100), steps=steps))
+        return out
+    family = p["family"]
+    best = p.get("tau") or PAPER_BEST_TAU[family]
+    lora = dict(tau=best, projections=p.get("projections") or "qkvo", rank=p.get("rank", 4), mode="lora")
+    if stem.startswith("fig4"):
+        names, variants = [p["video"]], [lora, {**lora, "tau": 0}, {**lora, "tau": 1000}]
+    elif stem.startswith("fig6"):
+        names, variants = p["videos"], [lora]
+    else:
+        names = video_names(p.get("videos"), limit)
+        if stem.startswith("tab1"):
+            variants = [{**lora, "tau": t} for t in (p.get("taus") or PAPER_TAUS[family])]
+        elif stem.startswith("tab2"):
+            variants = [lora]
+        elif stem.startswith("tab3"):
+            variants = [{**lora, "projections": s} for s in (p.get("projections") or projection_subsets())]
+        else:  # tab4
+            variants = [{**lora, "rank": r} for r in p["ranks"]] + (
+                [{**lora, "mode": "direct", "rank": 0}] if p.get("direct") else [])
+    edits, per_prompt = p["edit_kinds"], p.get("samples", 1)
+    out = []
+    for video in names:
+        for v in variants:
+            adapter = (v["tau"], v["projections"], v["rank"], v["mode"]) if v["tau"] < 1000 else (1000,)
+            key = ("adapter", family, video, *adapter)
+            trains = key not in done and v["tau"] < 1000
+            done.add(key)
+            new = [(key, e, s) for e in edits for s in range(per_prompt) if (key, e, s) not in done]
+            done.update(new)
+            if trains or new:
+                out.append(Unit(run.name, family, source_label(family, p["source"]), "customize", video,
+                                manifest.at[video, "caption"], adapter=adapter, trains=trains, samples=len(new),
+                                needed=len(edits) * per_prompt, steps=steps))
+    return out
+
+
+def phase_seconds(unit: Unit, measured: dict[str, dict]) -> dict[str, float]:
+    """Projected GPU seconds of ``unit`` per phase (:data:`PHASES`), from the measured per-call table."""
+    m = measured[unit.family]
+    if unit.kind == "sweep":
+        return {"sweep": m["projected_sweep_min"] * 60, "training": 0.0, "sampling": 0.0, "decode": 0.0}
+    train_steps = FAMILY_TRAINING[unit.family][1] if unit.trains else 0
+    return {"sweep": 0.0, "training": train_steps * m["customize_step_s"],
+            "sampling": unit.samples * unit.steps * m["call_cfg_batched_s"], "decode": unit.samples * m["decode_s"]}
+
+
+def lower_bound_seconds(unit: Unit, measured: dict[str, dict]) -> float:
+    """The denoiser work no schedule avoids, at the measured per-call times: a sweep's evaluations by
+    the shared-prefix formula, each training step, each sample's steps (no inversion, decode or load)."""
+    m = measured[unit.family]
+    if unit.kind == "sweep":
+        return m["sweep_evaluations"] * m["call_cfg_batched_s"]
+    train_steps = FAMILY_TRAINING[unit.family][1] if unit.trains else 0
+    return train_steps * m["customize_step_s"] + unit.samples * unit.steps * m["call_cfg_batched_s"]
+
+
+def wall_clock(costs: list[float], gpus: int) -> float:
+    """List scheduling in submission order: each unit starts on the first GPU to be free (seconds)."""
+    free = [0.0] * gpus
+    for c in costs:
+        heapq.heapreplace(free, free[0] + c)
+    return max(free)
+
+
+@dataclass
+class RunProjection:
+    """One notebook run: its units, how many are cached, GPU seconds by phase, wall-clock per GPU count."""
+
+    name: str
+    families: list[str]
+    units: int
+    cached: int
+    phases: dict[str, float]  # all units
+    left_phases: dict[str, float]  # units not cached
+    lower_bound: float
+    walls: dict[int, float]  # GPUs -> seconds (all units, with loads and Ray start-up)
+    family_seconds: dict[str, float]  # GPU seconds per family
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.phases.values())
+
+    @property
+    def left_seconds(self) -> float:
+        return sum(self.left_phases.values())
+
+
+@dataclass
+class Projection:
+    runs: list[RunProjection]
+    device: str
+    gpus: tuple[int, ...]
+    units: list[Unit] = field(default_factory=list)
+
+    def total(self, attr: str = "seconds") -> float:
+        return sum(getattr(r, attr) for r in self.runs)
+
+    def gpu_hours(self) -> float:
+        return self.total() / 3600
+
+    def wall_hours(self, gpus: int) -> float:
+        return sum(r.walls[gpus] for r in self.runs) / 3600
+
+    def by_family(self) -> dict[str, float]:
+        """GPU-hours per family."""
+        out: dict[str, float] = {}
+        for run in self.runs:
+            for f, s in run.family_seconds.items():
+                out[f] = out.get(f, 0.0) + s / 3600
+        return out
+
+    def by_phase(self) -> dict[str, float]:
+        """GPU-hours per phase."""
+        return {ph: sum(r.phases[ph] for r in self.runs) / 3600 for ph in PHASES}
+
+
+def project(runs, *, gpus=(1, 8, 32), limit: int | None = None, measured_path=None,
+            cache: CacheIndex | None = None) -> Projection:
+    """The projection of ``runs`` (``reproduce.plan``'s); ``limit`` keeps the first TGVE videos of
+    ``videos: all``; ``cache`` marks the units already done (none if ``None``)."""
+    measured, device = measured_table(measured_path)
+    done: set = set()
+    out = Projection([], device, tuple(gpus))
+    for run in runs:
+        units = units_of(run, done, limit)
+        if not units:
+            continue
+        out.units += units
+        phases = [phase_seconds(u, measured) for u in units]
+        cached = [cache is not None and cache.done(u) for u in units]
+        costs = [sum(ph.values()) for ph in phases]
+        walls = dict.fromkeys(gpus, 0.0)
+        families = list(dict.fromkeys(u.family for u in units))
+        for fam in families:  # one Ray run per family (Fig. 2 loops over three)
+            own = [c for u, c in zip(units, costs) if u.family == fam]
+            for g in gpus:
+                walls[g] += RAY_START_S + 2 * measured[fam]["build_s"] + wall_clock(own, g)
+        rp = RunProjection(run.name, families, len(units), sum(cached),
+                           {p: sum(ph[p] for ph in phases) for p in PHASES},
+                           {p: sum(ph[p] for ph, c in zip(phases, cached) if not c) for p in PHASES},
+                           sum(lower_bound_seconds(u, measured) for u in units), walls,
+                           {f: sum(c for u, c in zip(units, costs) if u.family == f) for f in families})
+        out.runs.append(rp)
+    return out
+
+
+class CacheIndex:
+    """The finished units in a result cache (default :func:`motionlib.paths.cache_dir`), read from what
+    each entry records, without weights or videos. It compares:
+
+    - a sweep: an entry of ``sweep/`` whose ``settings.json`` has the unit's family, source label,
+      caption, edited caption and grid, and (if the run sets them) its steps; it is done when it holds
+      every window's latents (the grid's windows + the no-edit reference) and a scores file;
+    - a customization unit: an adapter in ``adapters/`` whose ``adapter.json`` has the unit's family,
+      source label, caption, tau, projections, rank and mode, with its weights; and an entry of
+      ``customized-samples/`` for that adapter's video hash and settings holding at least the unit's
+      samples (edit prompts x samples per prompt). A tau-1000 unit (the base model) matches on tau alone.
+
+    Not compared: resolution, guidance, learning rate, train steps, seeds (a cache made with other
+    values of these counts as done); the plan says so.
+    """
+
+    def __init__(self, root: str | Path | None = None):
+        self.root = Path(root or paths.cache_dir())
+        self.sweeps = [(json.loads(f.read_text()), f.parent) for f in self._entries("sweep", "settings.json")]
+        self.adapters = [json.loads(f.read_text()) for f in self._entries("adapters", "adapter.json")
+                         if (f.parent / "adapter.safetensors").exists()]
+        self.samples = [(json.loads(f.read_text()), f.parent)
+                        for f in self._entries("customized-samples", "settings.json")]
+
+    def _entries(self, namespace: str, name: str) -> list[Path]:
+        folder = self.root / namespace
+        return sorted(folder.glob(f"*/{name}")) if folder.is_dir() else []
+
+    def done(self, unit: Unit) -> bool:
+        return self._sweep_done(unit) if unit.kind == "sweep" else self._unit_done(unit)
+
+    def _sweep_done(self, u: Unit) -> bool:
+        from motionlib.windows import grid_windows
+
+        windows = len(grid_windows(u.grid)) + 1
+        for fields, folder in self.sweeps:
+            model = fields.get("model", {})
+            if ((model.get("family"), model.get("source"), fields.get("caption"), fields.get("edit"),
+                 fields.get("grid")) == (u.family, u.source, u.caption, u.edit, u.grid)
+                    and fields.get("num_steps") in (u.steps, None)
+                    and len(list(folder.glob("w*.safetensors"))) >= windows and any(folder.glob("scores-*.json"))):
+                return True
+        return False
+
+    def _unit_done(self, u: Unit) -> bool:
+        for record in self.adapters:
+            s, model = record.get("settings", {}), record.get("model", {})
+            kept = (s.get("tau"),) if u.adapter == (1000,) else (s.get("tau"), s.get("projections"), s.get("rank"),
+                                                                  s.get("mode"))
+            if ((model.get("family"), model.get("source"), record.get("caption"), kept)
+                    == (u.family, u.source, u.caption, u.adapter) and self._samples_held(record) >= u.needed):
+                return True
+        return False
+
+    def _samples_held(self, record: dict) -> int:
+        """Samples in the ``customized-samples`` entries of this adapter (its video hash and settings)."""
+        return max([len(list(folder.glob("sample-*.safetensors"))) for fields, folder in self.samples
+                    if fields.get("video_sha") == record.get("video_hash")
+                    and fields.get("adapter") == record.get("settings")
+                    and fields.get("model") == record.get("model")], default=0)
