@@ -18,6 +18,8 @@ no files) and measures at the paper's settings (frames, resolution, guidance):
   [700, 1000)) and its peak GPU memory, through ``motionlib.customize.train`` on a seeded random
   clip (the time does not depend on the pixels);
 - seconds to decode one clip with the VAE;
+- with ``--compile``: the first CFG-batched call through ``torch.compile`` (compilation included) and
+  the steady-state call, and its ratio to the eager call;
 - projected minutes for one video's customization (300 steps) and one video's 55-window sweep at
   50 steps (the shared-prefix evaluation count of ``resampling.shared_evaluations``, CFG batched,
   plus 50 unguided inversion calls and 56 decodes). Projections are products of measured times,
@@ -68,8 +70,9 @@ def cpu_one(family: str, folder: str) -> dict:
                 call_s=call_s, call_shape=list(x.shape), dtype="bfloat16")
 
 
-def gpu_one(family: str, scale: str = "full", device: str = "cuda") -> dict:
-    """One family at the paper's settings (``scale="reduced", device="cpu"``: a dry run of this code)."""
+def gpu_one(family: str, scale: str = "full", device: str = "cuda", compile: str = "eager") -> dict:
+    """One family at the paper's settings (``scale="reduced", device="cpu"``: a dry run of this code);
+    ``compile="compile"`` also times the CFG-batched call through ``torch.compile`` (``--compile``)."""
     import numpy as np
     import torch
 
@@ -111,7 +114,6 @@ def gpu_one(family: str, scale: str = "full", device: str = "cuda") -> dict:
         infer_peak = peak()
         decode_s = sync_time(lambda: model.decode_latents(x, d.num_frames))
     decode_peak = peak()
-
     # Seconds per step do not depend on the pixels: a seeded random clip (no video decoder needed).
     video = np.random.default_rng(0).integers(0, 256, (d.num_frames, d.height, d.width, 3), dtype=np.uint8)
     stamps: list[float] = []
@@ -129,6 +131,20 @@ def gpu_one(family: str, scale: str = "full", device: str = "cuda") -> dict:
     stamps.append(time.perf_counter())
     step_s = (stamps[-1] - stamps[WARMUP]) / (len(stamps) - 1 - WARMUP)
     train_peak = peak()
+    compiled = {}
+    if compile == "compile":
+        from motionlib.models.loading import compile_denoiser
+
+        result.adapter.remove()  # time the base denoiser, as the eager call above
+        compile_denoiser(model)
+        with torch.no_grad():
+            t0 = time.perf_counter()
+            model.predict(x, 500, embeds, d.guidance_scale)  # the first call compiles
+            sync()
+            first = time.perf_counter() - t0
+            steady = sync_time(lambda: model.predict(x, 500, embeds, d.guidance_scale))
+        compiled = {"compile_first_call_s": first, "call_cfg_batched_compiled_s": steady,
+                    "compiled_over_eager": steady / cfg_batched}
 
     steps = invertible_steps(model, d.num_steps)
     windows = [NO_EDIT, *grid_windows(100)]
@@ -143,7 +159,7 @@ def gpu_one(family: str, scale: str = "full", device: str = "cuda") -> dict:
         customize_step_s=step_s, customize_peak_gib=train_peak,
         trainable_parameters=result.record["trainable_parameters"],
         projected_customize_min=CUSTOMIZE_STEPS * step_s / 60,
-        sweep_evaluations=evaluations, projected_sweep_min=sweep_s / 60,
+        sweep_evaluations=evaluations, projected_sweep_min=sweep_s / 60, **compiled,
     )
 
 
@@ -199,13 +215,16 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="cpu: keep the written twins")
     parser.add_argument("--json", help="also write the rows to this file")
     parser.add_argument("--dry-run", action="store_true", help="gpu: run the code on reduced twins on the CPU")
+    parser.add_argument("--compile", action="store_true",
+                        help="gpu: also time the CFG-batched call through torch.compile (first call and steady state)")
     args = parser.parse_args()
     if args.mode == "cpu":
         rows = run_cpu(args.families, Path(args.work), args.keep)
     else:
         rows = []
         for family in args.families:
-            rows.append(_subprocess(["gpu", family, *(["reduced", "cpu"] if args.dry_run else [])]))
+            scale = ["reduced", "cpu"] if args.dry_run else ["full", "cuda"]
+            rows.append(_subprocess(["gpu", family, *scale, "compile" if args.compile else "eager"]))
             print(json.dumps(rows[-1]), flush=True)
             if args.json:
                 Path(args.json).write_text(json.dumps(rows, indent=2))

@@ -9,6 +9,7 @@ random weights. A command that draws nothing (``sweep``) has no ``--seed``.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -208,6 +209,8 @@ def cmd_reproduce(args) -> int:
     if args.address:
         overrides["ray_address"] = args.address
     runs = plan(args.profile, args.only, args.out, overrides, args.families)
+    if args.compile:  # the notebooks' kernels inherit it; load_model reads it (models.loading.compile_requested)
+        os.environ["MOTIONLIB_COMPILE"] = "1"
     if args.plan:
         from motionlib.reproduce import print_plan
 
@@ -236,6 +239,9 @@ def _weights_seed_and_device(p: argparse.ArgumentParser) -> None:
     p.add_argument("--vae-tiling", action="store_true", help="encode/decode in spatial tiles")
     p.add_argument("--cpu-offload", action="store_true",
                    help="keep each component on the CPU until it runs (real models; needs a GPU)")
+    p.add_argument("--compile", action="store_true",
+                   help="run the denoiser through torch.compile (off by default; the first call at each shape "
+                        "compiles; results equal eager ones up to float rounding)")
 
 
 def _load(args):
@@ -246,7 +252,7 @@ def _load(args):
 
     return load_model(args.model, args.source, device=args.device, seed=args.weights_seed,
                       dtype=getattr(torch, args.dtype) if args.dtype else None, vae_slicing=args.vae_slicing,
-                      vae_tiling=args.vae_tiling, cpu_offload=args.cpu_offload)
+                      vae_tiling=args.vae_tiling, cpu_offload=args.cpu_offload, compile=args.compile or None)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -367,6 +373,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(notebooks/params/toy/, under an hour on 2 cores); quick: the headline with the real "
                         "checkpoints on one GPU in about an hour (notebooks/params/quick/); paper: everything with "
                         "the real checkpoints (GPU days: see --plan)")
+    p.add_argument("--compile", action="store_true",
+                   help="every notebook's denoiser runs through torch.compile (off by default; sets MOTIONLIB_COMPILE=1)")
     p.add_argument("--plan", "--dry-run", action="store_true",
                    help="print the notebook runs, their units, how many are cached and the projected GPU time; "
                         "compute and write nothing")

@@ -158,6 +158,7 @@ class VideoModel:
     # with other words is sampled, with a one-line warning (once per prompt)
     vocabulary: frozenset[str] | None = None
     vocabulary_help: str = ""
+    compiled: bool = False  # the denoiser runs through torch.compile (models.loading.compile_denoiser)
 
     def __post_init__(self):
         self._warned: set[str] = set()  # prompts already warned about (unknown words)
@@ -197,6 +198,8 @@ class VideoModel:
             "weights_seed": self.seed,
             "dtype": str(self.dtype).removeprefix("torch."),
             "device": str(self.device),
+            # only when compiled, so an eager model's record (and every cache key made from it) is unchanged
+            **({"compiled": True} if self.compiled else {}),
         }
 
     # ----------------------------------------------------------------- schedule

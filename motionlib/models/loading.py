@@ -16,6 +16,8 @@ A requested real model never falls back to a tiny one: missing weights raise
 
 from __future__ import annotations
 
+import os
+import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -109,11 +111,15 @@ def load_model(
     vae_slicing: bool = False,
     vae_tiling: bool = False,
     cpu_offload: bool = False,
+    compile: bool | None = None,
 ) -> VideoModel:
     """Load one family. ``seed`` sets tiny weights; ``cpu_offload`` applies to real (hub/folder) models.
 
     ``dtype`` defaults to float32 for tiny and toy models and on CPU, bfloat16 for real models on GPU.
     ``cpu_offload`` moves each component to the GPU only while it runs (diffusers' model offload).
+    ``compile`` compiles the denoiser with ``torch.compile`` (:func:`compile_denoiser`); ``None``
+    reads ``MOTIONLIB_COMPILE`` (``1``/``true``: on; how ``motionlib reproduce --compile`` reaches the
+    notebooks), off when unset.
     """
     fam = get_family(family)
     kind, where = parse_source(family, source)
@@ -150,11 +156,34 @@ def load_model(
         pipeline.vae.enable_tiling()
     model = model_from_pipeline(family, pipeline, label, device=device, dtype=dtype, twin=twin,
                                 seed=seed if kind == "tiny" else None, toy_defaults=toy_defaults)
+    if compile_requested(compile):
+        compile_denoiser(model)
     if toy_defaults is not None:
         from motionlib.toyworld import world
 
         model.vocabulary, model.vocabulary_help = world.WORDS, world.vocabulary_line()
     return model
+
+
+def compile_requested(compile: bool | None) -> bool:
+    """``compile``, or for ``None`` the ``MOTIONLIB_COMPILE`` environment variable (``1``, ``true``, ``yes``)."""
+    if compile is not None:
+        return bool(compile)
+    return os.environ.get("MOTIONLIB_COMPILE", "").strip().lower() in ("1", "true", "yes")
+
+
+def compile_denoiser(model: VideoModel) -> None:
+    """Compile ``model.denoiser`` in place (``nn.Module.compile``: the module, its attribute paths and
+    its state dict stay the same, so motion adapters attach as before). The first calls at each new
+    batch shape compile (minutes for a real model); later ones run the compiled code. Results equal
+    eager ones up to float rounding (``tests/test_compile.py``). On the CPU, torch's compiler needs a
+    C++ compiler: without one this stops before anything runs."""
+    if model.device.type == "cpu" and not any(shutil.which(c) for c in (os.environ.get("CXX", "g++"), "g++", "c++",
+                                                                         "clang++")):
+        raise ParameterError("--compile on the CPU needs a C++ compiler (torch.compile's inductor builds C++ "
+                             "kernels): install one (e.g. apt install g++), or drop --compile")
+    model.denoiser.compile()
+    model.compiled = True
 
 
 def model_spec(model: VideoModel) -> dict:
@@ -170,15 +199,16 @@ def model_spec(model: VideoModel) -> dict:
             "dtype": str(model.dtype).removeprefix("torch."), "seed": model.seed or 0,
             "vae_slicing": bool(getattr(vae, "use_slicing", False)),
             "vae_tiling": bool(getattr(vae, "use_tiling", False)),
-            "cpu_offload": getattr(model.pipeline, "_offload_device", None) is not None}
+            "cpu_offload": getattr(model.pipeline, "_offload_device", None) is not None,
+            "compile": model.compiled}
 
 
 @lru_cache(maxsize=2)
 def load_model_once(family: str, source: str, device: str, dtype: str, seed: int, vae_slicing: bool = False,
-                    vae_tiling: bool = False, cpu_offload: bool = False) -> VideoModel:
+                    vae_tiling: bool = False, cpu_offload: bool = False, compile: bool = False) -> VideoModel:
     """:func:`load_model` from a :func:`model_spec`, kept for the life of the process (one per worker)."""
     return load_model(family, source, device=device, dtype=getattr(torch, dtype), seed=seed,
-                      vae_slicing=vae_slicing, vae_tiling=vae_tiling, cpu_offload=cpu_offload)
+                      vae_slicing=vae_slicing, vae_tiling=vae_tiling, cpu_offload=cpu_offload, compile=compile)
 
 
 def _is_twin(kind: str, where: str) -> bool:
