@@ -191,7 +191,7 @@ def resample_windows(
                 on_checkpoint(SweepState(k + 1, states))
     except KeyboardInterrupt:
         if on_checkpoint is not None and k > first:
-            on_checkpoint(SweepState(k, {name: state for name, state in states.items()}))
+            on_checkpoint(SweepState(k, states))
         raise
     finally:
         counter.bar.close()
@@ -214,7 +214,7 @@ class _RowPasses:
     def step(self, x: torch.Tensor, step: DDIMStep, embeds: list[PromptEmbeds]) -> torch.Tensor:
         groups: dict[tuple[int, int], list[int]] = {}
         for i, e in enumerate(embeds):
-            groups.setdefault((0, 0) if self.model.masks_text else e.length, []).append(i)
+            groups.setdefault(self.model.pass_group(e), []).append(i)
         out = torch.empty_like(x)
         for rows in groups.values():
             k = 0

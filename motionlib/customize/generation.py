@@ -110,8 +110,7 @@ def generate_customized_batch(
                   num_steps=d.num_steps, guidance_scale=d.guidance_scale, tau=tau, adapter=adapter.describe())
     steps = ddim_schedule(model, d.num_steps)
     embeds = prompt_embeddings(model, [prompt for prompt, _ in requests], negative_prompt)
-    queue = plan_batches([(0, 0) if model.masks_text else embedding_length(embeds[prompt])
-                          for prompt, _ in requests], limit)
+    queue = plan_batches([model.pass_group(embeds[prompt]) for prompt, _ in requests], limit)
     samples: list[Sample | None] = [None] * len(requests)
     with adapter.applied(adapter.active):  # restores the state on exit
         while queue:

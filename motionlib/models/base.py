@@ -276,6 +276,11 @@ class VideoModel:
 
     masks_text = False  # True: _denoise takes ``mask`` and ignores padded text tokens (PromptEmbeds.stack)
 
+    def pass_group(self, embeds: PromptEmbeds) -> tuple[int, int]:
+        """Rows with equal keys may share a denoiser pass: all rows when the model masks text padding,
+        else rows of one embedding length (nothing is padded)."""
+        return (0, 0) if self.masks_text else embeds.length
+
     def _denoise(self, latents: torch.Tensor, t: torch.Tensor, embeds: torch.Tensor) -> torch.Tensor:
         """One raw denoiser call: latents (B, ...), t (B,) int64, embeds (B, L, D). A model with
         :attr:`masks_text` also takes ``mask=`` (B, L) bool, True at each row's own tokens."""
