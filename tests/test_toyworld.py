@@ -24,6 +24,20 @@ def test_captions_parse_back_to_their_attributes():
         world.parse_caption("a purple hexagon moves left on a gray background")
 
 
+def test_a_caption_can_leave_the_direction_open():
+    spec = world.ClipSpec("square", "red", "striped", "gray", "right")
+    free = world.caption(spec, with_direction=False)
+    assert free == "a red striped square moves on a gray background"
+    assert world.parse_caption(free) == {**world.parse_caption(world.caption(spec)), "direction": ""}
+    drawn = {world.spec_from_caption(free, seed).direction for seed in range(40)}
+    assert drawn == set(world.DIRECTIONS)  # a clip for it takes its direction from the seed
+    from motionlib.toyworld.training import without_direction
+
+    assert without_direction(world.caption(spec)) == free == without_direction(free)
+    with pytest.raises(ParameterError, match="not a toy-world caption"):
+        world.parse_caption("a red square moves sideways on a gray background")
+
+
 def test_rendered_object_follows_its_true_trajectory_and_stays_in_frame():
     for spec in world.sample_specs(40, 3, "any", world.PATHS):
         video = world.render(spec)
@@ -171,11 +185,26 @@ def test_training_writes_a_loadable_toy_folder_with_its_record(tmp_path, family)
     assert model.describe()["toy_world"] and model.dtype == torch.float32
     weights = list((tmp_path / family).rglob("*.safetensors"))
     assert weights and not list((tmp_path / family).rglob("*.bin"))
-    # the schedule it trained on is the one it loads with: ModelScope's rescaled to zero terminal SNR
-    zero_snr = family == "modelscope" or family == "cogvideox"  # (CogVideoX's own schedule is)
-    assert (float(model.alphas_cumprod[-1]) == 0.0) == zero_snr
-    assert model.prediction_type == ("v_prediction" if zero_snr else "epsilon")
-    assert record["text_encoder"]["mode"] == ("pretrained" if family == "modelscope" else "joint")
+    # the schedule it trained on is the one it loads with: rescaled to zero terminal SNR, v-prediction
+    # (ModelScope's and Latte's rescaled; CogVideoX's own schedule is)
+    from motionlib.toyworld.training import TOY_TEXT_ENCODER
+
+    assert float(model.alphas_cumprod[-1]) == 0.0 and model.prediction_type == "v_prediction"
+    assert record["text_encoder"]["mode"] == TOY_TEXT_ENCODER[family]
+    assert record["settings"]["latent_channels"] == model.denoiser.config.in_channels == (
+        16 if family == "cogvideox" else 4)
+
+
+def test_a_train_config_that_cannot_run_stops_in_one_line_and_writes_nothing(tmp_path, capsys):
+    from motionlib.cli import main
+
+    out = tmp_path / "never"
+    for bad in (["--family", "latte", "--patch-size", "3"], ["--family", "cogvideox", "--patch-size", "16"],
+                ["--family", "modelscope", "--patch-size", "4"], ["--family", "latte", "--direction-free", "1.5"]):
+        assert main(["toyworld", "train", "--out", str(out), *bad]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("motionlib: error:"), err
+    assert not out.exists()
 
 
 def test_pretrained_text_encoder_tells_every_attribute_and_stays_frozen(tmp_path):

@@ -36,7 +36,9 @@ def cmd_train(args) -> int:
     from motionlib.toyworld.training import settings_with, train
 
     settings = settings_with(args.family, seed=args.seed, steps=args.steps, vae_steps=args.vae_steps, pool=args.pool,
-                             text_encoder=args.text_encoder, zero_terminal_snr=args.zero_terminal_snr)
+                             text_encoder=args.text_encoder, zero_terminal_snr=args.zero_terminal_snr,
+                             direction_free=args.direction_free, latent_channels=args.latent_channels,
+                             patch_size=args.patch_size)
     record = train(settings, args.out)
     d = record["denoiser"]
     print(f"wrote a toy-world {args.family} model to {args.out} in {record['wall_minutes']:.1f} min "
@@ -270,7 +272,13 @@ def add_parser(sub) -> None:
                         "the denoiser (default: as the family's shipped model, modelscope pretrained, others joint)")
     p.add_argument("--zero-terminal-snr", action=argparse.BooleanOptionalAction,
                    help="rescale the family's betas to zero signal at t=999, with v-prediction (default: as the "
-                        "family's shipped model, modelscope yes, others no; CogVideoX's own schedule already is)")
+                        "family's shipped model: modelscope and latte yes; CogVideoX's own schedule already is)")
+    p.add_argument("--direction-free", type=float,
+                   help="share of training captions without the direction word (default: 0.25 for latte and "
+                        "cogvideox, 0 for modelscope)")
+    p.add_argument("--latent-channels", type=int, help="the VAE's latent channels (default 16 for cogvideox, else 4)")
+    p.add_argument("--patch-size", type=int, help="latte and cogvideox: the transformer's patch size (default 2; "
+                                                  "must divide the 8 x 8 latent)")
     p.set_defaults(func=cmd_train)
 
     p = cmds.add_parser("train-clip", help="train the toy CLIP from scratch (open_clip local-dir folder)")

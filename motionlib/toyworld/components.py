@@ -5,7 +5,8 @@ family             denoiser                         VAE                         
 =================  ===============================  ==============================  =================
 modelscope         UNet3DConditionModel (64, 64)    AutoencoderKL, 4x, 4 channels   CLIPTextModel
 latte              LatteTransformer3DModel          AutoencoderKL, 4x, 4 channels   T5EncoderModel
-cogvideox          CogVideoXTransformer3DModel      AutoencoderKLCogVideoX 4x/4x    T5EncoderModel
+cogvideox          CogVideoXTransformer3DModel      AutoencoderKLCogVideoX 4x/4x,   T5EncoderModel
+                                                    16 channels
 =================  ===============================  ==============================  =================
 
 Latents are 8 x 8 for the 32 x 32 frames of the world. Tokenizers are built offline from the world's
@@ -25,7 +26,10 @@ import torch
 
 from motionlib.toyworld import TRAINABLE_FAMILIES, world
 
-LATENT_CHANNELS = 4
+LATENT_CHANNELS = 4  # frame VAEs (ModelScope, Latte), as the SD VAE
+COG_LATENT_CHANNELS = 16  # the CogVideoX VAE, as the real one (16 channels)
+LATENT_SIZE = world.SIZE // 4  # 8 x 8 latents: every toy VAE is 4x in space
+PATCH_SIZE = 2  # the transformers' (Latte, CogVideoX) patch size, as the real ones
 TEXT_WIDTH = 64
 COG_TEXT_TOKENS = 24  # CogVideoX pads prompts to max_text_seq_length tokens (226 on the real model)
 
@@ -119,24 +123,24 @@ def toy_t5_tokenizer(max_length: int = 120):
 
 
 # ------------------------------------------------------------------------------------ VAEs
-def frame_vae():
+def frame_vae(latent_channels: int = LATENT_CHANNELS):
     """AutoencoderKL, 32 x 32 x 3 -> 8 x 8 x 4 per frame (the SD VAE's class, 4x instead of 8x)."""
     from diffusers import AutoencoderKL
 
     return AutoencoderKL(
-        in_channels=3, out_channels=3, latent_channels=LATENT_CHANNELS,
+        in_channels=3, out_channels=3, latent_channels=latent_channels,
         down_block_types=("DownEncoderBlock2D",) * 3, up_block_types=("UpDecoderBlock2D",) * 3,
         block_out_channels=(32, 64, 64), layers_per_block=1, norm_num_groups=16, sample_size=world.SIZE,
         scaling_factor=1.0,
     )
 
 
-def video_vae():
-    """AutoencoderKLCogVideoX, 4x in space and 4x in time (9 frames -> 3 latent frames)."""
+def video_vae(latent_channels: int = COG_LATENT_CHANNELS):
+    """AutoencoderKLCogVideoX, 4x in space and 4x in time (9 frames -> 3 latent frames of 16 channels)."""
     from diffusers import AutoencoderKLCogVideoX
 
     return AutoencoderKLCogVideoX(
-        in_channels=3, out_channels=3, latent_channels=LATENT_CHANNELS,
+        in_channels=3, out_channels=3, latent_channels=latent_channels,
         down_block_types=("CogVideoXDownBlock3D",) * 3, up_block_types=("CogVideoXUpBlock3D",) * 3,
         block_out_channels=(32, 64, 64), layers_per_block=1, norm_num_groups=16,
         temporal_compression_ratio=4, sample_height=world.SIZE, sample_width=world.SIZE, scaling_factor=1.0,
@@ -166,13 +170,14 @@ def t5_text_encoder(vocab_size: int):
 
 
 # ------------------------------------------------------------------------------------ denoisers
-def denoiser(family: str) -> torch.nn.Module:
-    """The family's denoiser class at toy size (8 x 8 latents, :data:`LATENT_CHANNELS` channels)."""
+def denoiser(family: str, latent_channels: int = LATENT_CHANNELS, patch_size: int = PATCH_SIZE) -> torch.nn.Module:
+    """The family's denoiser class at toy size (8 x 8 latents of ``latent_channels``; the transformers
+    cut them into ``patch_size`` x ``patch_size`` patches)."""
     if family == "modelscope":
         from diffusers import UNet3DConditionModel
 
         return UNet3DConditionModel(
-            sample_size=8, in_channels=LATENT_CHANNELS, out_channels=LATENT_CHANNELS,
+            sample_size=LATENT_SIZE, in_channels=latent_channels, out_channels=latent_channels,
             down_block_types=("DownBlock3D", "CrossAttnDownBlock3D"),
             up_block_types=("CrossAttnUpBlock3D", "UpBlock3D"),
             block_out_channels=(64, 64), layers_per_block=1, norm_num_groups=16,
@@ -182,9 +187,9 @@ def denoiser(family: str) -> torch.nn.Module:
         from diffusers import LatteTransformer3DModel
 
         return LatteTransformer3DModel(
-            num_attention_heads=4, attention_head_dim=32, in_channels=LATENT_CHANNELS,
-            out_channels=2 * LATENT_CHANNELS, num_layers=4, cross_attention_dim=128,
-            attention_bias=True, sample_size=8, patch_size=2, activation_fn="gelu-approximate",
+            num_attention_heads=4, attention_head_dim=32, in_channels=latent_channels,
+            out_channels=2 * latent_channels, num_layers=4, cross_attention_dim=128,
+            attention_bias=True, sample_size=LATENT_SIZE, patch_size=patch_size, activation_fn="gelu-approximate",
             num_embeds_ada_norm=1000, norm_type="ada_norm_single", norm_elementwise_affine=False,
             norm_eps=1e-6, caption_channels=TEXT_WIDTH, video_length=world.FRAMES,
         )
@@ -192,9 +197,10 @@ def denoiser(family: str) -> torch.nn.Module:
         from diffusers import CogVideoXTransformer3DModel
 
         return CogVideoXTransformer3DModel(
-            num_attention_heads=4, attention_head_dim=32, in_channels=LATENT_CHANNELS,
-            out_channels=LATENT_CHANNELS, time_embed_dim=128, text_embed_dim=TEXT_WIDTH, num_layers=4,
-            sample_width=8, sample_height=8, sample_frames=9, patch_size=2, temporal_compression_ratio=4,
+            num_attention_heads=4, attention_head_dim=32, in_channels=latent_channels,
+            out_channels=latent_channels, time_embed_dim=128, text_embed_dim=TEXT_WIDTH, num_layers=4,
+            sample_width=LATENT_SIZE, sample_height=LATENT_SIZE, sample_frames=9, patch_size=patch_size,
+            temporal_compression_ratio=4,
             max_text_seq_length=COG_TEXT_TOKENS, use_rotary_positional_embeddings=False,
         )
     from motionlib.errors import ParameterError

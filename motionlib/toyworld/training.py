@@ -11,21 +11,25 @@
    unit variance (``scaling_factor``).
 3. **Text encoder** (``text_encoder``):
 
-   - ``"pretrained"`` (ModelScope): first trained alone (``text_steps``) to tell every captioned
+   - ``"pretrained"`` (ModelScope, Latte): first trained alone (``text_steps``) to tell every captioned
      attribute (shape, colour, texture, background, direction, path) from its output, one linear
      head per attribute on the mean over tokens, on the captions of the training combinations, then
      frozen, as the real families freeze their pretrained CLIP or T5. Trained jointly with the
      denoiser, the toy ModelScope's text encoder had washed the direction out: swapping "left" for
      "right" moved its output by 1.1 (L2 over the prompt), against 30-63 for an appearance word.
-   - ``"joint"`` (the shipped Latte and CogVideoX): trained with the denoiser in stage 4.
+   - ``"joint"`` (CogVideoX): trained with the denoiser in stage 4.
 4. **Denoiser** (``steps``): the plain diffusion loss on the family's own schedule and
    prediction type (:func:`motionlib.customize.diffusion_loss`), except with ``zero_terminal_snr``
-   (ModelScope): its betas rescaled so that t = 999 keeps no signal, with v-prediction (Lin et al.,
+   (ModelScope, Latte): its betas rescaled so that t = 999 keeps no signal, with v-prediction (Lin et al.,
    "Common Diffusion Noise Schedules and Sample Steps are Flawed"; CogVideoX's own schedule does the
    same). On ModelScope's schedule, x at t = 999 still holds 6.8% of the clip: the first shipped toy
    ModelScope read the direction from it (17 of 24 held-out clips, with the caption fixed to "left"),
    so the caption's direction word taught it nothing and samples took their direction from the
-   starting noise. Prompts are embedded by the pipeline's
+   starting noise. Latte's noise prediction on its own schedule was worse: its clean estimate above
+   t = 600 was worse than zero, so guidance amplified noise (docs/toyworld-diagnosis.md). A share
+   ``direction_free`` of the batches (Latte, CogVideoX) drop the direction word from every caption
+   ("a red square moves on a gray background"), so that such a caption leaves the direction open:
+   the motion a customization adapter has to teach. Prompts are embedded by the pipeline's
    own ``encode_prompt`` (so training sees exactly what sampling sees), the caption replaced by the
    empty prompt with probability ``caption_dropout`` (for classifier-free guidance). Every batch holds
    captions of one token length, so the per-prompt cropping some pipelines do (Latte) never pads.
@@ -62,14 +66,17 @@ from motionlib.toyworld import components, world
 TOY_GUIDANCE = {"modelscope": 9.0, "latte": 7.5, "cogvideox": 6.0}
 # Denoiser steps per family: what fits 60 minutes on two CPU cores with the VAE and the data
 # (measured s/step at batch 16: ModelScope 0.68, Latte 0.38, CogVideoX 0.08).
-TOY_TRAIN_STEPS = {"modelscope": 4000, "latte": 7000, "cogvideox": 20000}
+TOY_TRAIN_STEPS = {"modelscope": 4000, "latte": 6000, "cogvideox": 16000}
 
 TOY_STEPS = 50  # DDIM steps, as in the paper
 # How each family's shipped text encoder was trained (see the module doc, stage 3).
-TOY_TEXT_ENCODER = {"modelscope": "pretrained", "latte": "joint", "cogvideox": "joint"}
+TOY_TEXT_ENCODER = {"modelscope": "pretrained", "latte": "pretrained", "cogvideox": "joint"}
 TEXT_ENCODER_MODES = ("pretrained", "joint")
 # Whether each family's shipped toy model rescales its schedule to zero terminal SNR (see the module doc).
-TOY_ZERO_TERMINAL_SNR = {"modelscope": True, "latte": False, "cogvideox": False}
+TOY_ZERO_TERMINAL_SNR = {"modelscope": True, "latte": True, "cogvideox": False}
+# The share of training captions without the direction word ("a red square moves on a gray
+# background"), so that such a caption leaves the direction open (the customization task).
+TOY_DIRECTION_FREE = {"modelscope": 0.0, "latte": 0.25, "cogvideox": 0.25}
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,9 @@ class TrainSettings:
     text_steps: int = 400  # "pretrained": steps of the attribute objective, batch 64
     zero_terminal_snr: bool | None = None  # None: TOY_ZERO_TERMINAL_SNR[family]
     steps: int | None = None  # None: TOY_TRAIN_STEPS[family]
+    direction_free: float | None = None  # None: TOY_DIRECTION_FREE[family]
+    latent_channels: int | None = None  # None: 16 for CogVideoX's VAE, 4 for the frame VAEs
+    patch_size: int = components.PATCH_SIZE  # Latte and CogVideoX only
     batch: int = 16
     lr: float = 1e-3
     warmup: int = 200
@@ -105,14 +115,30 @@ class TrainSettings:
             object.__setattr__(self, "text_encoder", TOY_TEXT_ENCODER[self.family])
         if self.zero_terminal_snr is None:
             object.__setattr__(self, "zero_terminal_snr", TOY_ZERO_TERMINAL_SNR[self.family])
+        if self.direction_free is None:
+            object.__setattr__(self, "direction_free", TOY_DIRECTION_FREE[self.family])
+        if self.latent_channels is None:
+            object.__setattr__(self, "latent_channels", components.COG_LATENT_CHANNELS
+                               if self.family == "cogvideox" else components.LATENT_CHANNELS)
         if self.text_encoder not in TEXT_ENCODER_MODES:
             raise ParameterError(f"text_encoder must be one of {', '.join(TEXT_ENCODER_MODES)}, "
                                  f"got {self.text_encoder!r}")
-        for name in ("pool", "vae_steps", "vae_batch", "text_steps", "steps", "batch", "checkpoint_every"):
+        for name in ("pool", "vae_steps", "vae_batch", "text_steps", "steps", "batch", "checkpoint_every",
+                     "latent_channels", "patch_size"):
             if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1):
                 raise ParameterError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
         if not 0 <= self.caption_dropout < 1 or not 0 <= self.ema < 1:
             raise ParameterError("caption_dropout and ema must lie in [0, 1)")
+        if not 0 <= self.direction_free < 1:
+            raise ParameterError(f"direction_free is a share of captions in [0, 1), got {self.direction_free!r}")
+        size = components.LATENT_SIZE
+        if self.family != "modelscope" and size % self.patch_size:
+            divisors = ", ".join(str(d) for d in range(1, size + 1) if size % d == 0)
+            raise ParameterError(f"patch size {self.patch_size} does not divide the {size} x {size} latent of the "
+                                 f"{world.SIZE} x {world.SIZE} world (4x VAE); use one of {divisors}")
+        if self.family == "modelscope" and self.patch_size != components.PATCH_SIZE:
+            raise ParameterError("patch_size applies to the transformers (latte, cogvideox); ModelScope's "
+                                 "UNet has no patches")
 
     @property
     def defaults(self) -> FamilyDefaults:
@@ -136,8 +162,9 @@ def build_model(settings: TrainSettings) -> VideoModel:
         else:
             tokenizer = components.toy_t5_tokenizer()
             text_encoder = components.t5_text_encoder(len(tokenizer))
-        vae = components.video_vae() if settings.family == "cogvideox" else components.frame_vae()
-        denoiser = components.denoiser(settings.family)
+        channels = settings.latent_channels
+        vae = components.video_vae(channels) if settings.family == "cogvideox" else components.frame_vae(channels)
+        denoiser = components.denoiser(settings.family, channels, settings.patch_size)
     parts = {fam.denoiser_key: denoiser, "vae": vae, "text_encoder": text_encoder, "tokenizer": tokenizer,
              "scheduler": toy_scheduler(settings)}
     with quiet_diffusers():
@@ -377,7 +404,9 @@ def train_denoiser(model: VideoModel, latents: torch.Tensor, captions: list[str]
 
     joint = s.text_encoder == "joint"
     trained = {"denoiser": model.denoiser, **({"text_encoder": model.text_encoder} if joint else {})}
-    frozen_embeds = None if joint else _embedding_table(model, captions)
+    n = len(captions)
+    texts = list(captions) + ([without_direction(c) for c in captions] if s.direction_free else [])
+    frozen_embeds = None if joint else _embedding_table(model, texts)
     ema = {name: copy.deepcopy(m) for name, m in trained.items()}
     params = [p for m in trained.values() for p in m.parameters()]
     for m in trained.values():
@@ -389,14 +418,17 @@ def train_denoiser(model: VideoModel, latents: torch.Tensor, captions: list[str]
     checkpointed = {**trained, **{f"ema_{k}": m for k, m in ema.items()}}
     stage.resume(checkpointed)
     draw = _same_length_draw(_length_groups(model, captions))
+    draw_free = _same_length_draw([g + n for g in _length_groups(model, texts[n:])]) if s.direction_free else None
 
     def step_loss(step: int) -> tuple[torch.Tensor, float]:
-        idx = draw(s.batch, stage.generator)
-        x0 = latents[idx]
+        # A whole batch is direction-free with probability direction_free (one token length per batch).
+        free = draw_free is not None and float(torch.rand(1, generator=stage.generator)) < s.direction_free
+        idx = (draw_free if free else draw)(s.batch, stage.generator)
+        x0 = latents[idx % n]
         t = torch.randint(0, model.num_train_timesteps, (s.batch,), generator=stage.generator)
         noise = torch.randn(x0.shape, generator=stage.generator)
         drop = torch.rand(s.batch, generator=stage.generator) < s.caption_dropout
-        embeds = model.encode_prompts([captions[i] for i in idx]) if joint else frozen_embeds(idx)
+        embeds = model.encode_prompts([texts[i] for i in idx]) if joint else frozen_embeds(idx)
         cond = torch.where(drop[:, None, None], embeds.uncond, embeds.cond)
         loss = diffusion_loss(model, x0, t, noise, PromptEmbeds(embeds.prompt, cond, embeds.uncond))
         return loss, loss.item()
@@ -416,6 +448,14 @@ def train_denoiser(model: VideoModel, latents: torch.Tensor, captions: list[str]
             module.load_state_dict(ema[name].state_dict())
             module.requires_grad_(False).eval()
     return {"steps": s.steps, "loss_curve": _curve(stage.losses), "minutes": stage.seconds / 60}
+
+
+def without_direction(text: str) -> str:
+    """A world caption with its direction word left out (:func:`world.caption`, ``with_direction=False``)."""
+    a = world.parse_caption(text)
+    spec = world.ClipSpec(a["shape"], a["colour"], a["texture"], a["background"], a["direction"] or "left",
+                          a["path"])
+    return world.caption(spec, with_direction=False)
 
 
 @torch.no_grad()

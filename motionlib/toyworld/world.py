@@ -95,11 +95,14 @@ def vocabulary_line() -> str:
             + f" (captions like {caption(ClipSpec('circle', 'red', 'striped', 'gray', 'left'))!r})")
 
 
-def caption(spec: ClipSpec) -> str:
+def caption(spec: ClipSpec, with_direction: bool = True) -> str:
     """``"a red striped circle moves left on a gray background"``; plain objects omit the texture
-    (``"a red square moves right on a gray background"``), zigzag paths say ``"zigzags"``."""
+    (``"a red square moves right on a gray background"``), zigzag paths say ``"zigzags"``. Without the
+    direction (``with_direction=False``) the caption leaves it open: ``"a red square moves on a gray
+    background"`` (the toy Latte and CogVideoX learn such captions: the motion-customization task)."""
     texture = "" if spec.texture == "plain" else f"{spec.texture} "
-    return (f"a {spec.colour} {texture}{spec.shape} {PATH_VERBS[spec.path]} {spec.direction} "
+    direction = f"{spec.direction} " if with_direction else ""
+    return (f"a {spec.colour} {texture}{spec.shape} {PATH_VERBS[spec.path]} {direction}"
             f"on a {spec.background} background")
 
 
@@ -110,18 +113,20 @@ def parse_caption(text: str) -> dict[str, str]:
     try:
         a, colour, *rest = words
         texture = rest.pop(0) if rest[0] in TEXTURES else "plain"
+        if len(rest) == 6:  # no direction word: the caption leaves it open
+            rest.insert(2, "")
         shape, verb, direction, on, a2, background, last = rest
         ok = (a == a2 == "a" and on == "on" and last == "background" and verb in verbs)
         found = dict(colour=colour, texture=texture, shape=shape, path=verbs.get(verb, ""),
                      direction=direction, background=background)
-        ok = ok and all(found[k] in VOCABULARY[k] for k in found)
+        ok = ok and all(found[k] in VOCABULARY[k] for k in found if (k, found[k]) != ("direction", ""))
     except (ValueError, IndexError):
         ok = False
     if not ok:
         raise ParameterError(f"{text!r} is not a toy-world caption; the template is "
                              f"{caption(ClipSpec('circle', 'red', 'striped', 'gray', 'left'))!r} "
-                             "(texture plain or omitted, striped, dotted; verb moves or zigzags)")
-    return found
+                             "(texture plain or omitted, striped, dotted; verb moves or zigzags; direction optional)")
+    return found  # direction "" where the caption names none
 
 
 # ------------------------------------------------------------------------------------ motion
@@ -248,9 +253,12 @@ def sample_specs(n: int, seed: int, split: str = "train", paths: tuple[str, ...]
 
 
 def spec_from_caption(text: str, seed: int = 0, num_frames: int = FRAMES, size: int = SIZE) -> ClipSpec:
-    """A clip matching a template caption, with seeded speed and start."""
+    """A clip matching a template caption, with seeded speed and start (and direction, where the
+    caption names none)."""
     attrs = parse_caption(text)
     rng = np.random.default_rng(seed)
+    if not attrs["direction"]:
+        attrs["direction"] = tuple(DIRECTIONS)[rng.integers(len(DIRECTIONS))]
     speed = float(rng.uniform(*SPEED_RANGE))
     start = random_start(attrs["direction"], speed, rng, num_frames, size)
     return ClipSpec(attrs["shape"], attrs["colour"], attrs["texture"], attrs["background"],
