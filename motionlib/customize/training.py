@@ -132,6 +132,7 @@ def train(
     record = dict(
         run, motionlib_version=motionlib.__version__, mode=s.mode if steps_total else "base",
         source=model.source, steps=len(losses), final_loss=losses[-1] if losses else None,
+        losses=[round(float(v), 6) for v in losses],
         trainable_parameters=trainable_parameter_count(model, s), target_modules=adapter.targets,
         adapter_name=adapter_name,
     )

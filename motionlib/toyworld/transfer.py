@@ -1,0 +1,252 @@
+"""Direction transfer: the paper's Tab. 1 in the toy world, with a motion the caption leaves open.
+
+A motion LoRA (:mod:`motionlib.customize`) is trained on one reference clip with its direction-free
+caption ("a red square moves on a gray background") at ``t in [tau, 1000)`` and applied at
+``t >= tau`` while sampling direction-free captions that change the colour, shape, texture and
+background. Toy models trained with direction-free captions (``TrainSettings.direction_free``) go
+each way about equally for such a caption, so a sample that moves the reference's way shows what
+the adapter carried. ``tau = 1000`` is the base model, ``tau = 0`` the adapter at every step.
+
+Per sample (oracle): **transfer** (moves in the reference's direction; chance 0.25) and
+**leakage** (share of the changed attributes that show the reference's value). The checks are
+fixed here, before any run (:data:`CHECKS`, :func:`checks`):
+
+- (i) **overfit**: the ``tau = 0`` adapter with the reference's own caption draws the reference's
+  direction in at least 0.9 of seeds; otherwise no tau may be read;
+- (ii) **carry-through ceiling**: the reference noised to the first step below ``tau`` and finished
+  by the base model with a new caption; how often the direction survives is the best any adapter
+  restricted to ``t >= tau`` can do (reported, not judged);
+- (iii) **the paper's pattern**, with 95% bootstrap intervals over references:
+  transfer(700) - transfer(1000) >= 0.4 with an interval above 0; leakage(700) <= leakage(1000) + 0.05;
+  leakage(0) - leakage(700) >= 0.1.
+
+``motion="zigzag"`` runs the same on zigzag references (captions keep "zigzags"); transfer is
+then the zigzag path read back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from motionlib.analysis import bootstrap_ci
+from motionlib.cache import ResultCache
+from motionlib.customize import CustomizeSettings, generate_customized_batch
+from motionlib.data import from_model_pixels, to_model_pixels
+from motionlib.errors import ParameterError
+from motionlib.evaluation import customized_adapter
+from motionlib.models.base import VideoModel
+from motionlib.sampling import ddim_schedule, denoise, initial_noise
+from motionlib.toyworld import oracle, world
+from motionlib.toyworld.dataset import edited
+
+TAUS = (1000, 900, 800, 700, 600, 400, 0)
+CHANGED = ("colour", "shape", "texture", "background")
+CACHE_VERSION = 1
+# (name, what is compared, threshold): fixed before any run.
+CHECKS = (
+    ("(i) overfit", "transfer of the tau = 0 adapter with the reference's caption", 0.9),
+    ("(iii) transfer rises", "transfer(700) - transfer(1000), interval above 0", 0.4),
+    ("(iii) no early leakage", "leakage(700) - leakage(1000)", 0.05),
+    ("(iii) late leakage", "leakage(0) - leakage(700)", 0.1),
+)
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """What one transfer measurement samples. The defaults are the toy profile's size."""
+
+    references: int = 8  # distinct appearances, the directions in turn
+    prompts: int = 4  # new direction-free captions per reference
+    seeds: int = 4  # samples per prompt, per (reference, tau)
+    overfit_seeds: int = 8  # check (i)
+    taus: tuple[int, ...] = TAUS
+    motion: str = "straight"  # or "zigzag"
+    steps: int | None = None  # sampling steps; None: the model's (50)
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.motion not in world.PATHS:
+            raise ParameterError(f"motion must be one of {', '.join(world.PATHS)}, got {self.motion!r}")
+        for name in ("references", "prompts", "seeds", "overfit_seeds"):
+            if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1):
+                raise ParameterError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
+        if not self.taus or any(not (isinstance(t, int) and 0 <= t <= 1000) for t in self.taus):
+            raise ParameterError(f"taus must be integer timesteps in [0, 1000], got {self.taus!r}")
+
+
+def reference_specs(n: int, seed: int = 0, motion: str = "straight") -> list[world.ClipSpec]:
+    """``n`` references of distinct appearances (shape, colour, texture, background) from the
+    held-out combinations where one exists, moving left, right, up, down in turn."""
+    rng = np.random.default_rng([seed, 31])
+    held = sorted(world.held_out_combinations())
+    used, specs = set(), []
+    for i in range(n):
+        direction = tuple(world.DIRECTIONS)[i % len(world.DIRECTIONS)]
+        pool = [c for c in held if c[4] == direction and c[:4] not in used] or [
+            c for c in world.all_combinations() if c[4] == direction and c[:4] not in used]
+        combo = pool[rng.integers(len(pool))]
+        used.add(combo[:4])
+        speed = float(rng.uniform(*world.SPEED_RANGE))
+        start = world.random_start(direction, speed, rng)
+        specs.append(world.ClipSpec(*combo, path=motion, speed=speed, start=start))
+    return specs
+
+
+def check_reference(video: np.ndarray) -> None:
+    """A one-line error if ``video`` has no object the oracle can track (before any training)."""
+    problems = oracle.not_toy_world(video)
+    reading = oracle.read(video)
+    if problems or not reading.found:
+        why = "; ".join(problems) or "no object found in its frames"
+        raise ParameterError(f"the reference video has no object the oracle can track ({why}): direction "
+                             "transfer needs a toy-world clip of one object on a flat background")
+
+
+def free_caption(spec: world.ClipSpec) -> str:
+    """The caption without the direction word (the zigzag path stays named)."""
+    return world.caption(spec, with_direction=False)
+
+
+def new_prompts(reference: world.ClipSpec, n: int, seed: int) -> list[world.ClipSpec]:
+    """``n`` specs with every appearance attribute of ``reference`` changed, its motion kept."""
+    rng = np.random.default_rng([seed, 17])
+    return [edited(reference, CHANGED, rng) for _ in range(n)]
+
+
+def read_sample(video: np.ndarray, reference: world.ClipSpec, asked: world.ClipSpec) -> dict:
+    """The oracle's reading of one sample against the reference it should move like."""
+    attrs = oracle.read(video).attributes()
+    changed = [a for a in CHANGED if getattr(asked, a) != getattr(reference, a)]
+    direction = attrs["direction"] == reference.direction
+    zigzag = attrs["path"] == "zigzag"
+    return {
+        "direction_read": attrs["direction"], "path_read": attrs["path"],
+        "transfer": float(zigzag if reference.path == "zigzag" else direction),
+        "direction_ok": direction,
+        "leakage": float(np.mean([attrs[a] == getattr(reference, a) for a in changed])) if changed else 0.0,
+        "appearance_ok": all(attrs[a] == getattr(asked, a) for a in CHANGED),
+    }
+
+
+@torch.no_grad()
+def carry_through(model: VideoModel, video: np.ndarray, prompts: list[str], seeds: list[int], tau: int,
+                  num_steps: int | None = None) -> list[np.ndarray]:
+    """Check (ii): ``video`` noised (seeded) to the first sampling step below ``tau``, then the base
+    model finishes each prompt from there: the most an adapter active only at ``t >= tau`` can pass on."""
+    d = model.defaults
+    steps = [s for s in ddim_schedule(model, num_steps or d.num_steps) if s.t < tau]
+    x0 = model.encode_video(to_model_pixels(video))
+    out = []
+    for prompt, seed in zip(prompts, seeds, strict=True):
+        noise = initial_noise(model, d.num_frames, d.height, d.width, seed)
+        a = steps[0].alpha
+        x = a**0.5 * x0 + (1 - a) ** 0.5 * noise
+        latents = denoise(model, x, model.encode_prompt(prompt), steps, d.guidance_scale)
+        out.append(from_model_pixels(model.decode_latents(latents, d.num_frames)))
+    return out
+
+
+def run(model: VideoModel, protocol: Protocol = Protocol(), settings: CustomizeSettings = CustomizeSettings(),
+        *, cache: bool = True, progress: bool = True) -> tuple[pd.DataFrame, list[dict]]:
+    """Every sample of the protocol: rows with ``kind`` "transfer" (per reference, tau, prompt, seed),
+    "overfit" (tau 0, the reference's caption) and "ceiling" (check ii), and one record per trained
+    adapter (its loss curve). Adapters and each (reference, tau)'s rows are cached, so a stopped run
+    resumes where it stopped."""
+    p = protocol
+    rows, records = [], []
+    references = reference_specs(p.references, p.seed, p.motion)
+    bar = tqdm(total=len(references) * len(p.taus), desc=f"{model.family} direction transfer", disable=not progress)
+    for r, reference in enumerate(references):
+        video, caption = world.render(reference), free_caption(reference)
+        check_reference(video)
+        asked = new_prompts(reference, p.prompts, p.seed + r)
+        requests = [(free_caption(spec), p.seed + 1000 * r + 10 * k + i)
+                    for k, spec in enumerate(asked) for i in range(p.seeds)]
+        specs = [spec for spec in asked for _ in range(p.seeds)]
+        for tau in p.taus:
+            s = CustomizeSettings(**{**settings.__dict__, "tau": int(tau), "seed": p.seed})
+            store = ResultCache("transfer", {"version": CACHE_VERSION, "model": model.describe(),
+                                             "reference": reference.as_dict(), "caption": caption,
+                                             "requests": requests, "settings": asdict(s),
+                                             "overfit_seeds": p.overfit_seeds, "steps": p.steps}, enabled=cache)
+            cached = store.load_json("rows")
+            if cached is None:
+                cached = _reference_tau_rows(model, video, reference, caption, requests, specs, s, p)
+                store.save_json("rows", cached)
+            for row in cached["rows"]:
+                rows.append({"model": model.family, "reference": r, "reference_caption": caption,
+                             "reference_direction": reference.direction, "motion": p.motion, "tau": int(tau), **row})
+            if cached["record"]:
+                records.append({"reference": r, "tau": int(tau), **cached["record"]})
+            bar.update()
+    bar.close()
+    return pd.DataFrame(rows), records
+
+
+def _reference_tau_rows(model, video, reference, caption, requests, specs, s: CustomizeSettings, p: Protocol) -> dict:
+    rows = []
+    adapter, record = customized_adapter(model, video, caption, s, progress=False)
+    try:
+        extra = [(caption, 500 + i) for i in range(p.overfit_seeds)] if s.tau == 0 else []
+        drawn = generate_customized_batch(model, adapter, requests + extra, tau=s.tau, num_steps=p.steps,
+                                          progress=False)
+    finally:
+        adapter.remove()
+    for (prompt, seed), sample, spec in zip(requests + extra, drawn, specs + [reference] * len(extra), strict=True):
+        kind = "overfit" if (prompt, seed) in extra else "transfer"
+        rows.append({"kind": kind, "prompt": prompt, "seed": seed, **read_sample(sample.video, reference, spec)})
+    if 0 < s.tau < 1000:
+        prompts = [q for q, _ in requests]
+        ceiling = carry_through(model, video, prompts, [q for _, q in requests], s.tau, p.steps)
+        for (prompt, seed), sample, spec in zip(requests, ceiling, specs, strict=True):
+            rows.append({"kind": "ceiling", "prompt": prompt, "seed": seed, **read_sample(sample, reference, spec)})
+    curve = {"steps": record.get("steps"), "final_loss": record.get("final_loss"), "losses": record.get("losses"),
+             "rank": s.rank, "learning_rate": record.get("settings", {}).get("learning_rate")}
+    return {"rows": rows, "record": curve if s.tau < 1000 else {}}
+
+
+def summary(rows: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Per (kind, tau): transfer and leakage, each the mean over references of the per-reference
+    mean, with a 95% bootstrap interval over references."""
+    out = []
+    for (kind, tau), group in rows.groupby(["kind", "tau"]):
+        per_ref = group.groupby("reference")[["transfer", "leakage"]].mean()
+        row = {"kind": kind, "tau": int(tau), "references": len(per_ref), "samples": len(group)}
+        for metric in ("transfer", "leakage"):
+            lo, hi = bootstrap_ci(per_ref[metric], n_boot=n_boot, seed=seed)
+            row |= {metric: float(per_ref[metric].mean()), f"{metric}_lo": lo, f"{metric}_hi": hi}
+        out.append(row)
+    return pd.DataFrame(out).sort_values(["kind", "tau"], ascending=[True, False]).reset_index(drop=True)
+
+
+def _paired(rows: pd.DataFrame, metric: str, tau_a: int, tau_b: int, n_boot: int, seed: int):
+    """``metric(tau_a) - metric(tau_b)`` over references (per-reference means), with its interval."""
+    t = rows[rows["kind"] == "transfer"].groupby(["reference", "tau"])[metric].mean().unstack()
+    if tau_a not in t or tau_b not in t:
+        return np.nan, (np.nan, np.nan)
+    diff = (t[tau_a] - t[tau_b]).dropna()
+    return float(diff.mean()), bootstrap_ci(diff, n_boot=n_boot, seed=seed)
+
+
+def checks(rows: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Checks (i) and (iii) as pass / fail (``None``: not measured at these taus), with intervals."""
+    out = []
+    overfit = rows[rows["kind"] == "overfit"]
+    value = float(overfit["transfer"].mean()) if len(overfit) else np.nan
+    per_ref = overfit.groupby("reference")["transfer"].mean()
+    out.append((CHECKS[0], value, bootstrap_ci(per_ref, n_boot=n_boot, seed=seed) if len(per_ref) else (np.nan, np.nan),
+                None if np.isnan(value) else value >= 0.9))
+    rise, ci = _paired(rows, "transfer", 700, 1000, n_boot, seed)
+    out.append((CHECKS[1], rise, ci, None if np.isnan(rise) else bool(rise >= 0.4 and ci[0] > 0)))
+    early, ci = _paired(rows, "leakage", 700, 1000, n_boot, seed)
+    out.append((CHECKS[2], early, ci, None if np.isnan(early) else bool(early <= 0.05)))
+    late, ci = _paired(rows, "leakage", 0, 700, n_boot, seed)
+    out.append((CHECKS[3], late, ci, None if np.isnan(late) else bool(late >= 0.1)))
+    return pd.DataFrame([{"check": name, "measures": what, "threshold": threshold, "value": value,
+                          "lo": lo, "hi": hi, "passed": passed}
+                         for (name, what, threshold), value, (lo, hi), passed in out])

@@ -1,0 +1,70 @@
+"""Direction transfer (motionlib.toyworld.transfer): references, the carry-through ceiling, the checks."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from motionlib.customize import CustomizeSettings
+from motionlib.errors import ParameterError
+from motionlib.models import load_model
+from motionlib.toyworld import oracle, transfer, world
+
+
+def test_references_are_distinct_appearances_with_every_direction():
+    refs = transfer.reference_specs(8, seed=0)
+    assert len({r.combination[:4] for r in refs}) == 8
+    assert [r.direction for r in refs] == list(world.DIRECTIONS) * 2
+    assert all(oracle.read(world.render(r)).direction == r.direction for r in refs)
+    assert all(world.parse_caption(transfer.free_caption(r))["direction"] == "" for r in refs)
+
+
+def test_a_reference_without_a_trackable_object_stops_before_training():
+    from motionlib.data import read_video
+    from motionlib.paths import ASSETS_DIR
+
+    video = read_video(ASSETS_DIR / "videos" / "car-turn.mp4", 8)
+    with pytest.raises(ParameterError, match="no object the oracle can track"):
+        transfer.check_reference(video)
+    flat = np.full((8, 32, 32, 3), 128, np.uint8)
+    with pytest.raises(ParameterError, match="no object the oracle can track"):
+        transfer.check_reference(flat)
+
+
+def test_carry_through_from_the_last_steps_keeps_the_reference_and_from_the_top_is_the_base_model():
+    model = load_model("modelscope", "toy")
+    ref = transfer.reference_specs(1, seed=3)[0]
+    video = world.render(ref)
+    low = transfer.carry_through(model, video, [world.caption(ref)], [0], tau=100, num_steps=10)[0]
+    assert oracle.read(low).direction == ref.direction
+    assert np.abs(low.astype(float) - video).mean() < 12  # the reference itself, through the VAE
+    top = transfer.carry_through(model, video, [world.caption(ref)], [0], tau=1000, num_steps=10)[0]
+    assert np.abs(top.astype(float) - video).mean() > np.abs(low.astype(float) - video).mean()
+
+
+def test_checks_follow_their_fixed_criteria():
+    rows = []
+    for ref in range(4):
+        for tau, transfer_rate, leak in ((1000, 0.25, 0.1), (700, 0.9, 0.1), (0, 1.0, 0.5)):
+            for k in range(4):
+                rows.append({"kind": "transfer", "reference": ref, "tau": tau,
+                             "transfer": float(k < round(4 * transfer_rate)), "leakage": leak})
+        rows.append({"kind": "overfit", "reference": ref, "tau": 0, "transfer": 1.0, "leakage": 0.0})
+    table = transfer.checks(pd.DataFrame(rows)).set_index("check")
+    assert table["passed"].tolist() == [True, True, True, True]
+    assert table.loc["(iii) transfer rises", "value"] == pytest.approx(0.75)
+    worse = pd.DataFrame(rows).assign(leakage=lambda d: np.where(d["tau"] == 700, 0.3, d["leakage"]))
+    assert transfer.checks(worse).set_index("check").loc["(iii) no early leakage", "passed"] == False  # noqa: E712
+
+
+def test_a_run_records_every_kind_of_row_and_resumes_from_its_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("MOTIONLIB_CACHE", str(tmp_path))
+    model = load_model("modelscope", "toy")
+    protocol = transfer.Protocol(references=1, prompts=1, seeds=2, overfit_seeds=2, taus=(1000, 700, 0), steps=4)
+    settings = CustomizeSettings(train_steps=3, checkpoint_every=3)
+    rows, records = transfer.run(model, protocol, settings, progress=False)
+    assert (rows.groupby(["kind", "tau"]).size().to_dict()
+            == {("ceiling", 700): 2, ("overfit", 0): 2, ("transfer", 0): 2, ("transfer", 700): 2, ("transfer", 1000): 2})
+    assert [r["tau"] for r in records] == [700, 0] and all(len(r["losses"]) == 3 for r in records)
+    again, _ = transfer.run(model, protocol, settings, progress=False)
+    pd.testing.assert_frame_equal(rows, again)
+    assert set(transfer.summary(rows)["kind"]) == {"ceiling", "overfit", "transfer"}
