@@ -200,7 +200,8 @@ def test_a_train_config_that_cannot_run_stops_in_one_line_and_writes_nothing(tmp
 
     out = tmp_path / "never"
     for bad in (["--family", "latte", "--patch-size", "3"], ["--family", "cogvideox", "--patch-size", "16"],
-                ["--family", "modelscope", "--patch-size", "4"], ["--family", "latte", "--direction-free", "1.5"]):
+                ["--family", "modelscope", "--patch-size", "4"], ["--family", "latte", "--direction-free", "1.5"],
+                ["--family", "latte", "--denoiser-lr", "-1"]):
         assert main(["toyworld", "train", "--out", str(out), *bad]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith("motionlib: error:"), err
@@ -252,6 +253,29 @@ def test_interrupted_training_resumes_to_the_same_weights(tmp_path, monkeypatch)
     a, b = load_model("latte", tmp_path / "whole"), load_model("latte", tmp_path / "stopped")
     for (name, p), (_, q) in zip(a.denoiser.state_dict().items(), b.denoiser.state_dict().items()):
         assert torch.equal(p, q), name
+
+
+def test_changing_only_the_denoiser_settings_keeps_a_finished_vae_and_text_encoder(tmp_path, monkeypatch):
+    from motionlib import checkpoint
+    from motionlib.toyworld.training import train
+
+    saves, real_save = [], checkpoint.save
+
+    def stop_at_first_denoiser_checkpoint(path, *args, **kwargs):
+        real_save(path, *args, **kwargs)
+        saves.append(path.name)
+        if path.name == "denoiser.safetensors":
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(checkpoint, "save", stop_at_first_denoiser_checkpoint)
+    with pytest.raises(KeyboardInterrupt):
+        train(_tiny_settings("latte"), tmp_path / "run", progress=False)
+    assert "vae.safetensors" in saves and "text_encoder.safetensors" in saves
+    saves.clear()
+    monkeypatch.setattr(checkpoint, "save", lambda path, *a, **k: (saves.append(path.name), real_save(path, *a, **k)))
+    record = train(_tiny_settings("latte", denoiser_lr=3e-4, direction_free=0.5), tmp_path / "run", progress=False)
+    assert set(saves) == {"denoiser.safetensors"}  # the VAE and text encoder stages resumed finished
+    assert record["settings"]["denoiser_lr"] == 3e-4 and record["settings"]["lr"] == 1e-3
 
 
 def test_both_flow_variants_rank_rendered_motions_by_their_true_agreement():

@@ -38,7 +38,7 @@ def cmd_train(args) -> int:
     settings = settings_with(args.family, seed=args.seed, steps=args.steps, vae_steps=args.vae_steps, pool=args.pool,
                              text_encoder=args.text_encoder, zero_terminal_snr=args.zero_terminal_snr,
                              direction_free=args.direction_free, latent_channels=args.latent_channels,
-                             patch_size=args.patch_size)
+                             patch_size=args.patch_size, denoiser_lr=args.denoiser_lr)
     record = train(settings, args.out)
     d = record["denoiser"]
     print(f"wrote a toy-world {args.family} model to {args.out} in {record['wall_minutes']:.1f} min "
@@ -309,6 +309,7 @@ def add_parser(sub) -> None:
     p.add_argument("--direction-free", type=float,
                    help="share of training captions without the direction word (default: 0.25 for latte and "
                         "cogvideox, 0 for modelscope)")
+    p.add_argument("--denoiser-lr", type=float, help="the denoiser's peak learning rate (default: the family's)")
     p.add_argument("--latent-channels", type=int, help="the VAE's latent channels (default 16 for cogvideox, else 4)")
     p.add_argument("--patch-size", type=int, help="latte and cogvideox: the transformer's patch size (default 2; "
                                                   "must divide the 8 x 8 latent)")

@@ -99,7 +99,8 @@ class TrainSettings:
     latent_channels: int | None = None  # None: 16 for CogVideoX's VAE, 4 for the frame VAEs
     patch_size: int = components.PATCH_SIZE  # Latte and CogVideoX only
     batch: int = 16
-    lr: float = 1e-3
+    lr: float = 1e-3  # the text encoder's pretraining, and the denoiser's unless denoiser_lr is set
+    denoiser_lr: float | None = None  # None: lr
     warmup: int = 200
     caption_dropout: float = 0.1
     ema: float = 0.999
@@ -127,6 +128,10 @@ class TrainSettings:
                      "latent_channels", "patch_size"):
             if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1):
                 raise ParameterError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
+        for name in ("lr", "denoiser_lr", "vae_lr"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, (int, float)) and value > 0):
+                raise ParameterError(f"{name} is a learning rate and must be > 0, got {value!r}")
         if not 0 <= self.caption_dropout < 1 or not 0 <= self.ema < 1:
             raise ParameterError("caption_dropout and ema must lie in [0, 1)")
         if not 0 <= self.direction_free < 1:
@@ -195,6 +200,20 @@ def training_clips(settings: TrainSettings) -> tuple[np.ndarray, list[str], np.n
     backgrounds = np.array([world.BACKGROUNDS[s.background] for s in specs], float)[:, None, None, None]
     masks = np.abs(videos.astype(float) - backgrounds).sum(-1) > 10
     return videos, [world.caption(s) for s in specs], masks
+
+
+# The settings each stage's result depends on (its checkpoint resumes only for the same ones), so a
+# run that changes only the denoiser's settings reuses a finished VAE and text encoder.
+STAGE_FIELDS = {
+    "vae": ("family", "seed", "pool", "vae_steps", "vae_batch", "vae_lr", "fg_weight", "kl_weight",
+            "latent_channels", "warmup"),
+    "text_encoder": ("family", "seed", "text_encoder", "text_steps", "lr", "warmup"),
+}
+
+
+def stage_settings(s: TrainSettings, stage: str) -> dict:
+    """The part of ``s`` that determines ``stage`` ("vae", "text_encoder"; the denoiser: all of it)."""
+    return {k: v for k, v in asdict(s).items() if k in STAGE_FIELDS[stage]}
 
 
 # ------------------------------------------------------------------------------------ helpers
@@ -281,7 +300,7 @@ def train_vae(model: VideoModel, videos: np.ndarray, masks: np.ndarray, s: Train
     """Stage 2: fit the VAE to the pool, then scale its latents to unit variance. Returns a record."""
     vae = model.vae
     vae.requires_grad_(True).eval()  # no dropout or batch norm: eval() only skips no-op dropout masks
-    run = {"stage": "vae", "settings": asdict(s)}
+    run = {"stage": "vae", "settings": stage_settings(s, "vae")}
     stage = _Stage(work / "vae.safetensors", vae.parameters(), s.vae_lr, s.seed + 1, run)
     stage.resume({"vae": vae})
     pixels, weights = _pixels(videos), 1 + s.fg_weight * torch.from_numpy(masks).float()
@@ -352,7 +371,7 @@ def pretrain_text_encoder(model: VideoModel, s: TrainSettings, work: Path, progr
     encoder.requires_grad_(True).eval()
     groups = _length_groups(model, captions)
     draw = _same_length_draw(groups)
-    run = {"stage": "text_encoder", "settings": asdict(s)}
+    run = {"stage": "text_encoder", "settings": stage_settings(s, "text_encoder")}
     stage = _Stage(work / "text_encoder.safetensors", [*encoder.parameters(), *heads.parameters()],
                    s.lr, s.seed + 4, run)
     stage.resume({"text_encoder": encoder, "heads": heads})
@@ -414,7 +433,8 @@ def train_denoiser(model: VideoModel, latents: torch.Tensor, captions: list[str]
         # would change nothing but draw all-ones dropout masks (7% of the step time).
         m.requires_grad_(True).eval()
     run = {"stage": "denoiser", "settings": asdict(s)}
-    stage = _Stage(work / "denoiser.safetensors", params, s.lr, s.seed + 2, run)
+    lr = s.lr if s.denoiser_lr is None else s.denoiser_lr
+    stage = _Stage(work / "denoiser.safetensors", params, lr, s.seed + 2, run)
     checkpointed = {**trained, **{f"ema_{k}": m for k, m in ema.items()}}
     stage.resume(checkpointed)
     draw = _same_length_draw(_length_groups(model, captions))
@@ -440,7 +460,7 @@ def train_denoiser(model: VideoModel, latents: torch.Tensor, captions: list[str]
             for p_ema, p in zip(ema[name].parameters(), module.parameters()):
                 p_ema.lerp_(p, 1 - decay)
 
-    stage.train(step_loss, total=s.steps, lr=s.lr, warmup=s.warmup, modules=checkpointed,
+    stage.train(step_loss, total=s.steps, lr=lr, warmup=s.warmup, modules=checkpointed,
                 checkpoint_every=s.checkpoint_every, desc=f"toy {s.family}: denoiser", progress=progress,
                 clip=params, after_step=update_ema, window=100)
     with torch.no_grad():
