@@ -306,6 +306,33 @@ def metric_panels(summary, x: str, *, color: str = PALETTE[0], xlabel: str = "",
     return fig
 
 
+def transfer_figure(summary, *, color: str = PALETTE[0], title: str = ""):
+    """Tab. 1 in the toy world (:func:`motionlib.toyworld.transfer.summary`): transfer (the share of
+    samples moving the reference's way) and appearance leakage against tau, each the mean over
+    references with its 95% interval; the carry-through ceiling (check ii) dashed, the base model
+    (tau = 1000) and chance (0.25) as lines."""
+    fig, axes = figure("two", aspect=0.32, ncols=2, layout="constrained")
+    for ax, metric, name in zip(axes, ("transfer", "leakage"), ("direction transfer", "appearance leakage")):
+        for kind, style in (("transfer", dict(marker="o", ls="-")), ("ceiling", dict(marker="s", ls="--"))):
+            s = summary[summary["kind"] == kind].sort_values("tau")
+            if s.empty or (kind == "ceiling" and metric == "leakage"):
+                continue
+            ax.errorbar(s["tau"], s[metric], yerr=_errors(s[metric], s[f"{metric}_lo"], s[f"{metric}_hi"]),
+                        color=color if kind == "transfer" else "0.45", capsize=2, lw=0.8, ms=3.5,
+                        label="adapter at t >= tau" if kind == "transfer" else "carry-through ceiling", **style)
+        base = summary[(summary["kind"] == "transfer") & (summary["tau"] == 1000)]
+        if not base.empty:
+            ax.axhline(float(base[metric].iloc[0]), color="0.6", lw=0.6, ls=":", label="base model (tau = 1000)")
+        if metric == "transfer":
+            ax.axhline(0.25, color="0.8", lw=0.6, label="chance (4 directions)")
+        ax.set(xlim=(1040, -40), ylim=(-0.03, 1.03), xlabel=r"$\tau$ (trained and applied at $t \geq \tau$)",
+               title=name)
+    axes[0].legend(fontsize=6, loc="upper left")
+    if title:
+        fig.suptitle(title, fontsize=8)
+    return fig
+
+
 def projection_subsets_figure(summary, *, family: str, rank: int, highlighted=()):
     """Tab. 3 figure: each projection subset's metrics against its trainable parameters, coloured by
     the number of projections; subsets with the same count are spread sideways; ``highlighted``

@@ -312,3 +312,21 @@ def test_removed_adapter_leaves_the_base_model_ready_for_another(mode):
     assert not any(p.requires_grad for p in model.denoiser.parameters())
     again = attach(model, small(family, tau=0, mode=mode).resolved(model))  # no "already carries" error
     assert again.targets == result.adapter.targets
+
+
+def test_an_adapter_applied_at_another_tau_than_it_was_trained_at_warns_and_records_both(tmp_path):
+    import warnings
+
+    from motionlib.customize import TauMismatchWarning
+
+    model = fresh("modelscope")
+    result = train(model, clip("modelscope"), CAPTION, small("modelscope", tau=500, train_steps=2), tmp_path,
+                   progress=False)
+    with pytest.warns(TauMismatchWarning, match="trained at t >= 500 and is applied at t >= 300"):
+        mismatched = generate_customized(model, result.adapter, "a cat", tau=300, seeds=[0],
+                                         **sample_kwargs("modelscope"))[0]
+    assert mismatched.settings["tau"] == 300 and mismatched.settings["adapter"]["tau"] == 500
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TauMismatchWarning)
+        for tau in (500, 1000):  # its own tau, and the base model
+            generate_customized(model, result.adapter, "a cat", tau=tau, seeds=[0], **sample_kwargs("modelscope"))

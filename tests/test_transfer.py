@@ -68,3 +68,35 @@ def test_a_run_records_every_kind_of_row_and_resumes_from_its_cache(tmp_path, mo
     again, _ = transfer.run(model, protocol, settings, progress=False)
     pd.testing.assert_frame_equal(rows, again)
     assert set(transfer.summary(rows)["kind"]) == {"ceiling", "overfit", "transfer"}
+
+
+def test_open_direction_checks_pass_only_for_an_even_split_and_a_followed_caption():
+    def rows(free_reads, named_ok):
+        out = [{"caption": "free", "appearance": i % 8, "direction_read": d, "direction_ok": False}
+               for i, d in enumerate(free_reads)]
+        return pd.DataFrame(out + [{"caption": "named", "appearance": i % 8, "direction_read": "",
+                                    "direction_ok": ok} for i, ok in enumerate(named_ok)])
+
+    even = rows(list(world.DIRECTIONS) * 16, [True] * 64)
+    assert transfer.open_direction_checks(even)["passed"].all()
+    biased = rows(["right"] * 40 + list(world.DIRECTIONS) * 6, [True] * 64)
+    table = transfer.open_direction_checks(biased).set_index("check")
+    assert not table.loc["free caption goes right", "passed"] and table.loc["free caption goes right", "value"] > 0.6
+    deaf = rows(list(world.DIRECTIONS) * 16, [True] * 56 + [False] * 8)
+    assert not transfer.open_direction_checks(deaf).set_index("check").loc["named direction drawn", "passed"]
+
+
+def test_open_direction_samples_free_and_named_captions_of_the_same_appearances(tmp_path, monkeypatch):
+    monkeypatch.setenv("MOTIONLIB_CACHE", str(tmp_path))
+    model = load_model("modelscope", "toy")
+    rows = transfer.open_direction(model, appearances=4, seeds=1, num_steps=4, progress=False)
+    free, named = rows[rows["caption"] == "free"], rows[rows["caption"] == "named"]
+    assert len(free) == len(named) == 4 and free["appearance"].tolist() == named["appearance"].tolist()
+    assert all(world.parse_caption(p)["direction"] == "" for p in free["prompt"])
+    assert named["named_direction"].tolist() == list(world.DIRECTIONS)
+    assert [world.parse_caption(p)["direction"] for p in named["prompt"]] == list(world.DIRECTIONS)
+    for f, n in zip(free["prompt"], named["prompt"]):
+        assert {k: v for k, v in world.parse_caption(f).items() if k != "direction"} == \
+            {k: v for k, v in world.parse_caption(n).items() if k != "direction"}
+    pd.testing.assert_frame_equal(rows, transfer.open_direction(model, appearances=4, seeds=1, num_steps=4,
+                                                                progress=False))

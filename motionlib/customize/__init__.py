@@ -22,7 +22,12 @@ Modules: :mod:`~motionlib.customize.settings` (what a run is), :mod:`~motionlib.
 """
 
 from motionlib.customize.adapter import MotionAdapter, attach, load_adapter
-from motionlib.customize.generation import adapter_active_at, generate_customized, generate_customized_batch
+from motionlib.customize.generation import (
+    TauMismatchWarning,
+    adapter_active_at,
+    generate_customized,
+    generate_customized_batch,
+)
 from motionlib.customize.settings import (
     DIRECT_LR_SCALE, FAMILY_SAMPLE_BATCH, FAMILY_TRAINING, GROUPS, MODES, TINY_TRAIN_STEPS, TOY_LEARNING_RATE,
     CustomizeSettings, check_sample_batch, default_group, projection_subsets, sample_batch_size, subset_label,
@@ -32,7 +37,7 @@ from motionlib.customize.training import TrainResult, diffusion_loss, train
 
 __all__ = [
     "DIRECT_LR_SCALE", "FAMILY_SAMPLE_BATCH", "FAMILY_TRAINING", "GROUPS", "MODES", "TINY_TRAIN_STEPS",
-    "TOY_LEARNING_RATE", "CustomizeSettings", "MotionAdapter", "TrainResult", "adapter_active_at", "attach",
+    "TOY_LEARNING_RATE", "CustomizeSettings", "MotionAdapter", "TauMismatchWarning", "TrainResult", "adapter_active_at", "attach",
     "check_sample_batch", "default_group", "diffusion_loss", "generate_customized", "generate_customized_batch",
     "load_adapter", "projection_subsets", "sample_batch_size", "subset_label", "target_modules", "train",
     "trainable_parameter_count",

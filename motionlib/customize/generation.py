@@ -18,6 +18,7 @@ the batches after it.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import torch
@@ -38,9 +39,18 @@ def adapter_active_at(t: int, tau: int) -> bool:
     return t >= tau
 
 
-def _check_tau(tau: int) -> None:
+class TauMismatchWarning(UserWarning):
+    """An adapter applied at a tau other than the one it was trained at."""
+
+
+def _check_tau(tau: int, adapter: MotionAdapter | None = None) -> None:
     if not (isinstance(tau, int) and 0 <= tau <= 1000):
         raise ParameterError(f"tau must be an integer timestep in [0, 1000], got {tau!r}")
+    trained = None if adapter is None else adapter.settings.tau
+    if trained is not None and trained != tau and trained < 1000 and tau < 1000:
+        # Allowed (the train / apply ablation), never silent: the sample's settings keep both.
+        warnings.warn(f"the adapter was trained at t >= {trained} and is applied at t >= {tau}; the paper trains and "
+                      f"applies at the same tau (pass tau={trained} to match)", TauMismatchWarning, stacklevel=3)
 
 
 def generate_customized(
@@ -101,8 +111,13 @@ def generate_customized_batch(
     family default; tiny and toy models: all at once): latents ``(b, ...)`` in the model's layout,
     embeddings ``(b, L, D)``, one prompt per row. ``on_sample(i, sample)`` runs as soon as request
     ``i``'s sample is decoded. The adapter's on/off state is restored afterwards.
+
+    ``tau`` is normally the adapter's own (``adapter.settings.tau``, the range it was trained on).
+    Another tau is allowed, for an ablation of where it is applied, and raises a
+    :class:`TauMismatchWarning`; each sample's settings record both (``tau`` and ``adapter["tau"]``).
+    tau = 1000 (the base model) never warns.
     """
-    _check_tau(tau)
+    _check_tau(tau, adapter)
     requests = [(str(prompt), int(seed)) for prompt, seed in requests]
     limit = sample_batch_size(model, sample_batch, len(requests))
     d = model.defaults.resolved(num_frames, height, width, num_steps, guidance_scale)

@@ -48,6 +48,17 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_finetune(args) -> int:
+    from motionlib.toyworld.training import finetune
+
+    record = finetune(args.base, args.out, steps=args.steps, direction_free=args.direction_free, lr=args.lr,
+                      warmup=args.warmup)
+    f = record["finetune"]
+    print(f"wrote a fine-tuned toy-world {record['family']} model to {args.out} in {f['wall_minutes']:.1f} min "
+          f"({args.steps} steps, final loss {f['denoiser']['loss_curve'][-1][1]:.4f}); load it with --source {args.out}")
+    return 0
+
+
 def cmd_train_clip(args) -> int:
     from dataclasses import replace
 
@@ -273,6 +284,13 @@ def cmd_transfer(args) -> int:
         rec = _record(model, f"toy world: {args.motion} transfer by a motion LoRA, read by the oracle",
                       {"protocol": protocol.__dict__, "seed": args.seed, "customize": settings.resolved(model).__dict__,
                        "checks": [list(c) for c in transfer.CHECKS]})
+        opened = transfer.open_direction(model, appearances=args.open_appearances, seeds=args.seeds,
+                                         seed=args.seed, num_steps=args.steps)
+        _save(opened, out, f"open_direction_rows_{family}", rec)
+        opened = transfer.open_direction_checks(opened)
+        _save(opened, out, f"open_direction_{family}", rec)
+        _show(f"{family}: does a direction-free caption leave the direction open? [95% bootstrap over "
+              "appearances]", opened)
         rows, records = transfer.run(model, protocol, settings)
         _save(rows, out, f"transfer_rows_{family}_{args.motion}", rec)
         (out / f"transfer_adapters_{family}_{args.motion}.json").write_text(json.dumps(records, default=float) + "\n")
@@ -314,6 +332,18 @@ def add_parser(sub) -> None:
     p.add_argument("--patch-size", type=int, help="latte and cogvideox: the transformer's patch size (default 2; "
                                                   "must divide the 8 x 8 latent)")
     p.set_defaults(func=cmd_train)
+
+    p = cmds.add_parser("finetune", help="train a toy model's denoiser further with direction-free captions "
+                                          "(a stopped run resumes)")
+    p.add_argument("--base", required=True, help="the toy model folder to start from (e.g. motionlib/assets/toy/"
+                                                 "modelscope); its text encoder must be the frozen, pretrained one")
+    p.add_argument("--out", required=True, help="output folder (a diffusers checkpoint folder)")
+    p.add_argument("--steps", type=int, default=1500, help="denoiser steps (default 1500)")
+    p.add_argument("--direction-free", type=float, default=0.25,
+                   help="share of batches whose captions leave the direction word out (default 0.25)")
+    p.add_argument("--lr", type=float, default=3e-4, help="peak learning rate (default 3e-4)")
+    p.add_argument("--warmup", type=int, default=100, help="warm-up steps (default 100)")
+    p.set_defaults(func=cmd_finetune)
 
     p = cmds.add_parser("train-clip", help="train the toy CLIP from scratch (open_clip local-dir folder)")
     p.add_argument("--out", required=True)
@@ -398,6 +428,9 @@ def add_parser(sub) -> None:
     p.add_argument("--prompts", type=int, default=4, help="new direction-free captions per reference (default 4)")
     p.add_argument("--seeds", type=int, default=4, help="samples per caption (default 4)")
     p.add_argument("--overfit-seeds", type=int, default=8, help="samples of check (i) per reference (default 8)")
+    p.add_argument("--open-appearances", type=int, default=16,
+                   help="appearances of the open-direction check, each sampled --seeds times with its "
+                        "direction-free caption and as many with a direction named (default 16)")
     p.add_argument("--taus", type=int, nargs="+", default=list(TRANSFER_TAUS))
     p.add_argument("--motion", default="straight", choices=("straight", "zigzag"))
     p.add_argument("--steps", type=int, help="sampling steps (default: the model's, 50)")

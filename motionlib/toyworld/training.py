@@ -548,6 +548,57 @@ def train(settings: TrainSettings, out_dir: str | Path, *, progress: bool = True
     return record
 
 
+def finetune(base: str | Path, out_dir: str | Path, *, steps: int, direction_free: float, lr: float = 3e-4,
+             warmup: int = 100, progress: bool = True) -> dict:
+    """Continue training the denoiser of the toy model in ``base`` (a folder with ``toyworld.json``)
+    with a share ``direction_free`` of direction-free batches, for ``steps`` more steps at peak
+    learning rate ``lr``, into ``out_dir``. The VAE and the frozen text encoder stay as they are; the
+    pool is the base's (same settings and seed). ``toyworld.json`` keeps the base's record, with the
+    fine-tune's settings, loss curve and minutes under ``"finetune"`` (a stopped run resumes)."""
+    from motionlib.models import load_model
+
+    base, out_dir = Path(base), Path(out_dir)
+    if not (base / TOY_RECORD).is_file():
+        raise ParameterError(f"{base} is not a toy-world model folder (no {TOY_RECORD}); give the folder "
+                             "`motionlib toyworld train` wrote, or motionlib/assets/toy/<family>")
+    record = json.loads((base / TOY_RECORD).read_text())
+    if "finetune" in record:
+        raise ParameterError(f"{base} is already a fine-tune ({record['finetune']['settings']}); fine-tune "
+                             "its base instead, so the record says how the weights were made")
+    known = {k: v for k, v in record["settings"].items() if k in TrainSettings.__dataclass_fields__}
+    base_settings = TrainSettings(**known)
+    if base_settings.text_encoder != "pretrained":
+        raise ParameterError(f"the {base_settings.family} toy model's text encoder was trained jointly; the "
+                             "fine-tune keeps the text encoder frozen, so it needs a 'pretrained' one")
+    settings = replace(base_settings, steps=steps, direction_free=direction_free, denoiser_lr=lr, warmup=warmup)
+    work = out_dir / ".training"
+    work.mkdir(parents=True, exist_ok=True)
+    tic = time.perf_counter()
+    commit = provenance.git_commit()
+    torch.manual_seed(settings.seed)
+    model = load_model(base_settings.family, str(base), dtype=torch.float32)
+    videos, captions, _ = training_clips(settings)
+    latents = encode_pool(model, videos)
+    denoiser_record = train_denoiser(model, latents, captions, settings, work, progress)
+    record["settings"]["direction_free"] = direction_free
+    record["finetune"] = {
+        "what": "the base model's denoiser trained further with direction-free captions; VAE and text encoder "
+                "unchanged",
+        "base": {"settings": known, "git_commit": record.get("git_commit"),
+                 "wall_minutes": record.get("wall_minutes")},
+        "settings": {"steps": steps, "direction_free": direction_free, "lr": lr, "warmup": warmup,
+                     "batch": settings.batch, "ema": settings.ema, "caption_dropout": settings.caption_dropout,
+                     "seed": settings.seed + 2},
+        "denoiser": denoiser_record,
+        "wall_minutes": (time.perf_counter() - tic) / 60,
+        "git_commit": commit,
+        "packages": provenance.package_versions(),
+    }
+    save(model, out_dir, record)
+    shutil.rmtree(work, ignore_errors=True)
+    return record
+
+
 def save(model: VideoModel, out_dir: Path, record: dict) -> None:
     """Write the pipeline (float16 safetensors) and ``toyworld.json`` into ``out_dir``."""
     from motionlib.models.loading import quiet_diffusers

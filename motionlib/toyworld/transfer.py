@@ -97,6 +97,69 @@ def reference_specs(n: int, seed: int = 0, motion: str = "straight") -> list[wor
     return specs
 
 
+OPEN_SHARE = (0.15, 0.35)  # each direction's share of direction-free samples: the caption leaves it open
+CAPTIONED_MIN = 0.95  # the captioned direction, on the same appearances
+
+
+@torch.no_grad()
+def open_direction(model: VideoModel, appearances: int = 16, seeds: int = 4, seed: int = 0,
+                   num_steps: int | None = None, *, cache: bool = True, progress: bool = True) -> pd.DataFrame:
+    """Is the direction open for a direction-free caption? ``appearances`` distinct appearance
+    combinations (seeded), each sampled ``seeds`` times with its direction-free caption
+    (``caption="free"``) and ``seeds`` times with a direction named (the directions in turn,
+    ``caption="named"``). One row per sample with the direction read by the oracle (cached)."""
+    store = ResultCache("open_direction", {"version": CACHE_VERSION, "model": model.describe(),
+                                           "appearances": appearances, "seeds": seeds, "seed": seed,
+                                           "steps": num_steps}, enabled=cache)
+    cached = store.load_json("rows")
+    if cached is None:
+        cached = _open_direction_rows(model, appearances, seeds, seed, num_steps, progress)
+        store.save_json("rows", cached)
+    return pd.DataFrame(cached)
+
+
+def _open_direction_rows(model, appearances, seeds, seed, num_steps, progress) -> list[dict]:
+    from motionlib.toyworld.quality import sample_batch
+
+    rng = np.random.default_rng([seed, 53])
+    looks = sorted({c[:4] for c in world.all_combinations()})
+    picked = [looks[i] for i in rng.choice(len(looks), size=appearances, replace=False)]
+    directions = tuple(world.DIRECTIONS)
+    rows = []
+    for a, look in enumerate(tqdm(picked, desc=f"{model.family} open direction", disable=not progress)):
+        named = world.ClipSpec(*look, directions[a % len(directions)])
+        for kind, prompt in (("free", free_caption(named)), ("named", world.caption(named))):
+            draws = [seed + 100 * a + i for i in range(seeds)]
+            for s, video in zip(draws, sample_batch(model, prompt, draws, num_steps=num_steps)):
+                read = oracle.read(video).attributes()["direction"]
+                rows.append({"model": model.family, "appearance": a, "caption": kind, "prompt": prompt, "seed": s,
+                             "named_direction": named.direction if kind == "named" else "",
+                             "direction_read": read, "direction_ok": kind == "named" and read == named.direction})
+    return rows
+
+
+def open_direction_checks(rows: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """The share of each direction among the free samples (pass: inside :data:`OPEN_SHARE`) and the
+    named direction's accuracy (pass: >= :data:`CAPTIONED_MIN`), each with a 95% bootstrap interval
+    over appearances."""
+    free, named = rows[rows["caption"] == "free"], rows[rows["caption"] == "named"]
+    out = []
+    for direction in world.DIRECTIONS:
+        per = (free["direction_read"] == direction).groupby(free["appearance"]).mean()
+        value = float(per.mean())
+        out.append({"check": f"free caption goes {direction}", "samples": len(free), "value": value,
+                    "lo_hi": bootstrap_ci(per, n_boot=n_boot, seed=seed), "threshold": f"in {list(OPEN_SHARE)}",
+                    "passed": bool(OPEN_SHARE[0] <= value <= OPEN_SHARE[1])})
+    per = named["direction_ok"].astype(float).groupby(named["appearance"]).mean()
+    value = float(per.mean())
+    out.append({"check": "named direction drawn", "samples": len(named), "value": value,
+                "lo_hi": bootstrap_ci(per, n_boot=n_boot, seed=seed), "threshold": f">= {CAPTIONED_MIN}",
+                "passed": bool(value >= CAPTIONED_MIN)})
+    table = pd.DataFrame(out)
+    table[["lo", "hi"]] = pd.DataFrame(table.pop("lo_hi").tolist(), index=table.index)
+    return table[["check", "samples", "value", "lo", "hi", "threshold", "passed"]]
+
+
 def check_reference(video: np.ndarray) -> None:
     """A one-line error if ``video`` has no object the oracle can track (before any training)."""
     problems = oracle.not_toy_world(video)
