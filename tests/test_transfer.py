@@ -100,3 +100,21 @@ def test_open_direction_samples_free_and_named_captions_of_the_same_appearances(
             {k: v for k, v in world.parse_caption(n).items() if k != "direction"}
     pd.testing.assert_frame_equal(rows, transfer.open_direction(model, appearances=4, seeds=1, num_steps=4,
                                                                 progress=False))
+
+
+def test_variants_share_the_base_model_and_each_gets_its_own_adapters(tmp_path, monkeypatch):
+    monkeypatch.setenv("MOTIONLIB_CACHE", str(tmp_path))
+    model = load_model("modelscope", "toy")
+    protocol = transfer.Protocol(references=2, prompts=1, seeds=1, overfit_seeds=1, taus=(1000, 700), steps=4)
+    named = transfer.variants(("qkvo", "vo"), (2,), train_steps=2, checkpoint_every=2)
+    assert list(named) == ["QKVO r2", "VO r2"] and named["VO r2"].projections == "vo"
+    assert list(transfer.variants(("kq",), mode="direct")) == ["QK direct"]
+    rows, records = transfer.run_variants(model, protocol, named, progress=False)
+    counts = rows[rows["kind"] == "transfer"].groupby(["variant", "tau"]).size().to_dict()
+    assert counts == {("base", 1000): 2, ("QKVO r2", 700): 2, ("VO r2", 700): 2}
+    assert sorted({r["variant"] for r in records}) == ["QKVO r2", "VO r2"]
+    table = transfer.variant_table(rows).set_index("variant")
+    base = rows[(rows["kind"] == "transfer") & (rows["tau"] == 1000)]["transfer"].mean()
+    for v in ("QKVO r2", "VO r2"):
+        mine = rows[(rows["variant"] == v) & (rows["kind"] == "transfer")]["transfer"].mean()
+        assert table.loc[v, "gain_over_base"] == pytest.approx(mine - base)

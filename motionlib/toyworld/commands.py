@@ -244,32 +244,9 @@ def cmd_claim(args) -> int:
     return 0
 
 
-def cmd_customization(args) -> int:
-    from motionlib.customize import CustomizeSettings
-    from motionlib.models import load_model
-    from motionlib.toyworld import customization
-
-    out = Path(args.out)
-    for family in args.model:
-        model = load_model(family, args.source)
-        refs = customization.reference_specs(args.references)
-        settings = CustomizeSettings(train_steps=args.train_steps)
-        rec = _record(model, "toy world: motion customization (zigzag) read by the oracle",
-                      {"references": args.references, "prompts": args.prompts, "samples": args.samples,
-                       "taus": list(args.taus), "seed": args.seed, "customize": settings.resolved(model).__dict__})
-        rows = customization.customization_experiment(model, refs, taus=args.taus, prompts_per_reference=args.prompts,
-                                                      samples=args.samples, seed=args.seed, settings=settings)
-        _save(rows, out, f"customization_rows_{family}", rec)
-        table = customization.summary(rows)
-        _save(table, out, f"customization_{family}", rec)
-        _show(f"{family}: motion transfer vs appearance leakage per tau", table)
-    return 0
-
-
 def cmd_transfer(args) -> int:
     import json
 
-    from motionlib.customize import CustomizeSettings
     from motionlib.models import load_model
     from motionlib.toyworld import transfer
 
@@ -277,29 +254,37 @@ def cmd_transfer(args) -> int:
     protocol = transfer.Protocol(references=args.references, prompts=args.prompts, seeds=args.seeds,
                                  overfit_seeds=args.overfit_seeds, taus=tuple(args.taus), motion=args.motion,
                                  steps=args.steps, seed=args.seed)
+    settings = transfer.variants(args.projections, args.ranks, args.mode, train_steps=args.train_steps,
+                                 learning_rate=args.learning_rate)
     for family in args.model:
         model = load_model(family, args.source)
-        settings = CustomizeSettings(train_steps=args.train_steps, rank=args.rank, alpha=args.rank,
-                                     learning_rate=args.learning_rate)
         rec = _record(model, f"toy world: {args.motion} transfer by a motion LoRA, read by the oracle",
-                      {"protocol": protocol.__dict__, "seed": args.seed, "customize": settings.resolved(model).__dict__,
-                       "checks": [list(c) for c in transfer.CHECKS]})
-        opened = transfer.open_direction(model, appearances=args.open_appearances, seeds=args.seeds,
-                                         seed=args.seed, num_steps=args.steps)
-        _save(opened, out, f"open_direction_rows_{family}", rec)
-        opened = transfer.open_direction_checks(opened)
-        _save(opened, out, f"open_direction_{family}", rec)
-        _show(f"{family}: does a direction-free caption leave the direction open? [95% bootstrap over "
-              "appearances]", opened)
-        rows, records = transfer.run(model, protocol, settings)
-        _save(rows, out, f"transfer_rows_{family}_{args.motion}", rec)
-        (out / f"transfer_adapters_{family}_{args.motion}.json").write_text(json.dumps(records, default=float) + "\n")
-        table = transfer.summary(rows)
-        _save(table, out, f"transfer_{family}_{args.motion}", rec)
-        verdicts = transfer.checks(rows)
-        _save(verdicts, out, f"transfer_checks_{family}_{args.motion}", rec)
-        _show(f"{family}: {args.motion} transfer and leakage per tau [95% bootstrap over references]", table)
-        _show(f"{family}: the checks, fixed before the run", verdicts)
+                      {"protocol": protocol.__dict__, "seed": args.seed, "checks": [list(c) for c in transfer.CHECKS],
+                       "customize": {name: s.resolved(model).__dict__ for name, s in settings.items()}})
+        if args.open_appearances:
+            opened = transfer.open_direction(model, appearances=args.open_appearances, seeds=args.seeds,
+                                             seed=args.seed, num_steps=args.steps)
+            _save(opened, out, f"open_direction_rows_{family}", rec)
+            opened = transfer.open_direction_checks(opened)
+            _save(opened, out, f"open_direction_{family}", rec)
+            _show(f"{family}: does a direction-free caption leave the direction open? [95% bootstrap over "
+                  "appearances]", opened)
+        stem = f"{family}_{args.motion}"
+        if len(settings) > 1:
+            rows, records = transfer.run_variants(model, protocol, settings)
+            table = transfer.variant_table(rows)
+            _save(table, out, f"transfer_variants_{stem}", rec)
+            _show(f"{family}: {args.motion} transfer per LoRA variant [95% bootstrap over references]", table)
+        else:
+            rows, records = transfer.run(model, protocol, next(iter(settings.values())))
+            verdicts = transfer.checks(rows)
+            _save(verdicts, out, f"transfer_checks_{stem}", rec)
+            _show(f"{family}: {args.motion} transfer and leakage per tau [95% bootstrap over references]",
+                  transfer.summary(rows))
+            _show(f"{family}: the checks, fixed before the run", verdicts)
+        _save(rows, out, f"transfer_rows_{stem}", rec)
+        _save(transfer.summary(rows), out, f"transfer_{stem}", rec)
+        (out / f"transfer_adapters_{stem}.json").write_text(json.dumps(records, default=float) + "\n")
     return 0
 
 
@@ -408,18 +393,6 @@ def add_parser(sub) -> None:
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_claim)
 
-    p = cmds.add_parser("customization", help="zigzag motion LoRA at several tau, read by the oracle")
-    p.add_argument("--model", nargs="+", required=True, choices=TRAINABLE_FAMILIES)
-    p.add_argument("--source", default="toy")
-    p.add_argument("--references", type=int, default=4, help="zigzag reference clips (default 4)")
-    p.add_argument("--prompts", type=int, default=4, help="new captions per reference (default 4)")
-    p.add_argument("--samples", type=int, default=2, help="samples per caption (default 2)")
-    p.add_argument("--taus", type=int, nargs="+", default=[1000, 900, 800, 700, 600, 0])
-    p.add_argument("--train-steps", type=int, help="LoRA steps (default 300)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the references, LoRA training draws and sampling noise")
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=cmd_customization)
-
     p = cmds.add_parser("transfer", help="direction transfer (Tab. 1 with direction-free captions): a motion LoRA "
                                          "per reference and tau, the carry-through ceiling and the fixed checks")
     p.add_argument("--model", nargs="+", required=True, choices=TRAINABLE_FAMILIES)
@@ -430,12 +403,17 @@ def add_parser(sub) -> None:
     p.add_argument("--overfit-seeds", type=int, default=8, help="samples of check (i) per reference (default 8)")
     p.add_argument("--open-appearances", type=int, default=16,
                    help="appearances of the open-direction check, each sampled --seeds times with its "
-                        "direction-free caption and as many with a direction named (default 16)")
+                        "direction-free caption and as many with a direction named (default 16; 0: skip)")
     p.add_argument("--taus", type=int, nargs="+", default=list(TRANSFER_TAUS))
     p.add_argument("--motion", default="straight", choices=("straight", "zigzag"))
     p.add_argument("--steps", type=int, help="sampling steps (default: the model's, 50)")
     p.add_argument("--train-steps", type=int, help="LoRA steps (default: the toy default, 300)")
-    p.add_argument("--rank", type=int, default=4, help="LoRA rank (alpha the same; default 4)")
+    p.add_argument("--ranks", type=int, nargs="+", default=[4], help="LoRA ranks (alpha the same; default 4); "
+                                                                      "more than one: Tab. 4's variants")
+    p.add_argument("--projections", nargs="+", default=["qkvo"],
+                   help="projection subsets of the motion attention (default qkvo); more than one: Tab. 3's variants")
+    p.add_argument("--mode", default="lora", choices=("lora", "direct"), help="direct: tune the projections "
+                                                                                "themselves (Tab. 4's last row)")
     p.add_argument("--learning-rate", type=float, help="LoRA learning rate (default: the toy default)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True)

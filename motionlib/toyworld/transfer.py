@@ -273,9 +273,39 @@ def _reference_tau_rows(model, video, reference, caption, requests, specs, s: Cu
     return {"rows": rows, "record": curve if s.tau < 1000 else {}}
 
 
+def variants(projections=("qkvo",), ranks=(4,), mode: str = "lora", **common) -> dict[str, CustomizeSettings]:
+    """Tab. 3 / Tab. 4 under the protocol: named LoRA settings, one per (projection subset, rank)
+    (``mode="direct"``: the projections tuned directly, no rank). ``common`` goes to every one."""
+    from motionlib.customize import subset_label
+
+    if mode == "direct":
+        return {f"{subset_label(p)} direct": CustomizeSettings(projections=p, mode="direct", **common)
+                for p in projections}
+    return {f"{subset_label(p)} r{r}": CustomizeSettings(projections=p, rank=int(r), alpha=int(r), **common)
+            for p in projections for r in ranks}
+
+
+def run_variants(model: VideoModel, protocol: Protocol, settings: dict[str, CustomizeSettings], *,
+                 cache: bool = True, progress: bool = True) -> tuple[pd.DataFrame, list[dict]]:
+    """:func:`run` for each named setting (:func:`variants`), rows and adapter records with a
+    ``variant`` column; the base model (tau = 1000) is the same for every variant and runs once."""
+    rows, records = [], []
+    for i, (name, s) in enumerate(settings.items()):
+        taus = protocol.taus if i == 0 else tuple(t for t in protocol.taus if t < 1000)
+        if not taus:
+            continue
+        r, rec = run(model, Protocol(**{**protocol.__dict__, "taus": taus}), s, cache=cache, progress=progress)
+        rows.append(r.assign(variant=name) if i else r.assign(variant=np.where(r["tau"] == 1000, "base", name)))
+        records += [{"variant": name, **x} for x in rec]
+    return pd.concat(rows, ignore_index=True), records
+
+
 def summary(rows: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
     """Per (kind, tau): transfer and leakage, each the mean over references of the per-reference
-    mean, with a 95% bootstrap interval over references."""
+    mean, with a 95% bootstrap interval over references (per variant too, if ``rows`` has them)."""
+    if "variant" in rows:
+        return pd.concat([summary(g.drop(columns="variant"), n_boot, seed).assign(variant=v)
+                          for v, g in rows.groupby("variant", sort=False)], ignore_index=True)
     out = []
     for (kind, tau), group in rows.groupby(["kind", "tau"]):
         per_ref = group.groupby("reference")[["transfer", "leakage"]].mean()
@@ -285,6 +315,24 @@ def summary(rows: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.DataFra
             row |= {metric: float(per_ref[metric].mean()), f"{metric}_lo": lo, f"{metric}_hi": hi}
         out.append(row)
     return pd.DataFrame(out).sort_values(["kind", "tau"], ascending=[True, False]).reset_index(drop=True)
+
+
+def variant_table(rows: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Tab. 3 / Tab. 4 layout from :func:`run_variants` rows: per variant and tau < 1000, transfer and
+    leakage with intervals, and the gain in transfer over the base model (paired by reference)."""
+    t = rows[rows["kind"] == "transfer"]
+    base = t[t["tau"] == 1000].groupby("reference")["transfer"].mean()
+    out = []
+    for (variant, tau), group in t[t["tau"] < 1000].groupby(["variant", "tau"], sort=False):
+        per_ref = group.groupby("reference")[["transfer", "leakage"]].mean()
+        gain = (per_ref["transfer"] - base.reindex(per_ref.index)).dropna()
+        row = {"variant": variant, "tau": int(tau), "references": len(per_ref), "samples": len(group)}
+        for metric, values in (("transfer", per_ref["transfer"]), ("leakage", per_ref["leakage"]),
+                               ("gain_over_base", gain)):
+            lo, hi = bootstrap_ci(values, n_boot=n_boot, seed=seed)
+            row |= {metric: float(values.mean()) if len(values) else np.nan, f"{metric}_lo": lo, f"{metric}_hi": hi}
+        out.append(row)
+    return pd.DataFrame(out)
 
 
 def _paired(rows: pd.DataFrame, metric: str, tau_a: int, tau_b: int, n_boot: int, seed: int):
