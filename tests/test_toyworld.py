@@ -288,3 +288,23 @@ def test_both_flow_variants_rank_rendered_motions_by_their_true_agreement():
     for variant in ("paper", "robust"):
         assert same[f"flow_{variant}"].min() > turned[f"flow_{variant}"].max() - 0.2
         assert same[f"flow_{variant}"].mean() > 0.95 and turned[f"flow_{variant}"].mean() < 0.3
+
+
+def test_finetune_trains_only_the_denoiser_and_records_its_base(tmp_path):
+    from safetensors.torch import load_file
+
+    from motionlib.paths import ASSETS_DIR
+    from motionlib.toyworld.training import finetune
+
+    base = ASSETS_DIR / "toy" / "modelscope"
+    record = finetune(base, tmp_path / "ft", steps=2, direction_free=0.5, warmup=1, pool=16, progress=False)
+    assert record["finetune"]["settings"]["direction_free"] == 0.5 and record["settings"]["direction_free"] == 0.5
+    assert record["finetune"]["base"]["settings"]["steps"] == record["settings"]["steps"]
+    for part, changed in (("vae", False), ("text_encoder", False), ("unet", True)):
+        (old,), (new,) = (list((folder / part).glob("*.safetensors")) for folder in (base, tmp_path / "ft"))
+        a, b = load_file(old), load_file(new)
+        same = all(torch.equal(a[k], b[k]) for k in a)
+        assert same != changed, part
+    with pytest.raises(ParameterError, match="already a fine-tune"):
+        finetune(tmp_path / "ft", tmp_path / "again", steps=1, direction_free=0.5, pool=16, progress=False)
+    assert not (tmp_path / "again").exists()

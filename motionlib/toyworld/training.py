@@ -549,11 +549,11 @@ def train(settings: TrainSettings, out_dir: str | Path, *, progress: bool = True
 
 
 def finetune(base: str | Path, out_dir: str | Path, *, steps: int, direction_free: float, lr: float = 3e-4,
-             warmup: int = 100, progress: bool = True) -> dict:
+             warmup: int = 100, pool: int | None = None, progress: bool = True) -> dict:
     """Continue training the denoiser of the toy model in ``base`` (a folder with ``toyworld.json``)
     with a share ``direction_free`` of direction-free batches, for ``steps`` more steps at peak
     learning rate ``lr``, into ``out_dir``. The VAE and the frozen text encoder stay as they are; the
-    pool is the base's (same settings and seed). ``toyworld.json`` keeps the base's record, with the
+    pool is the base's (same settings and seed; ``pool`` clips of it if given). ``toyworld.json`` keeps the base's record, with the
     fine-tune's settings, loss curve and minutes under ``"finetune"`` (a stopped run resumes)."""
     from motionlib.models import load_model
 
@@ -570,7 +570,8 @@ def finetune(base: str | Path, out_dir: str | Path, *, steps: int, direction_fre
     if base_settings.text_encoder != "pretrained":
         raise ParameterError(f"the {base_settings.family} toy model's text encoder was trained jointly; the "
                              "fine-tune keeps the text encoder frozen, so it needs a 'pretrained' one")
-    settings = replace(base_settings, steps=steps, direction_free=direction_free, denoiser_lr=lr, warmup=warmup)
+    settings = replace(base_settings, steps=steps, direction_free=direction_free, denoiser_lr=lr, warmup=warmup,
+                       pool=pool or base_settings.pool)
     work = out_dir / ".training"
     work.mkdir(parents=True, exist_ok=True)
     tic = time.perf_counter()
@@ -586,7 +587,7 @@ def finetune(base: str | Path, out_dir: str | Path, *, steps: int, direction_fre
                 "unchanged",
         "base": {"settings": known, "git_commit": record.get("git_commit"),
                  "wall_minutes": record.get("wall_minutes")},
-        "settings": {"steps": steps, "direction_free": direction_free, "lr": lr, "warmup": warmup,
+        "settings": {"steps": steps, "direction_free": direction_free, "lr": lr, "warmup": warmup, "pool": settings.pool,
                      "batch": settings.batch, "ema": settings.ema, "caption_dropout": settings.caption_dropout,
                      "seed": settings.seed + 2},
         "denoiser": denoiser_record,
