@@ -109,7 +109,7 @@ def test_toy_profile_runs_the_full_toy_world_measurement_once_per_notebook():
     assert set(runs) == {"claims", "toyworld"}
     claims = runs["claims"].parameters
     assert claims["clips"] >= 20 and ["family", 50] in claims["settings"] and [1, 25] in claims["settings"]
-    assert runs["toyworld"].parameters["quality_clips"] >= 20 and runs["toyworld"].parameters["customization_families"]
+    assert runs["toyworld"].parameters["quality_clips"] >= 20 and runs["toyworld"].parameters["transfer_references"] >= 8
     for run in runs.values():  # every profile setting is a parameter of its notebook
         assert set(run.parameters) <= set(notebook_parameters(run.notebook)), run.name
 
