@@ -327,7 +327,7 @@ def transfer_figure(summary, *, color: str = PALETTE[0], title: str = ""):
             ax.axhline(0.25, color="0.8", lw=0.6, label="chance (4 directions)")
         ax.set(xlim=(1040, -40), ylim=(-0.03, 1.03), xlabel=r"$\tau$ (trained and applied at $t \geq \tau$)",
                title=name)
-    axes[0].legend(fontsize=6, loc="upper left")
+    axes[0].legend(fontsize=6, loc="best")
     if title:
         fig.suptitle(title, fontsize=8)
     return fig
