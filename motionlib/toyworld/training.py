@@ -539,13 +539,9 @@ def train(settings: TrainSettings, out_dir: str | Path, *, progress: bool = True
         "parameters": {name: sum(p.numel() for p in m.parameters())
                        for name, m in (("denoiser", model.denoiser), ("vae", model.vae),
                                        ("text_encoder", model.text_encoder))},
-        "wall_minutes": (time.perf_counter() - tic) / 60,
-        "git_commit": commit,
-        "packages": provenance.package_versions(),
+        **_stamp(tic, commit),
     }
-    save(model, out_dir, record)
-    shutil.rmtree(work, ignore_errors=True)
-    return record
+    return _finish(model, out_dir, work, record)
 
 
 def finetune(base: str | Path, out_dir: str | Path, *, steps: int, direction_free: float, lr: float = 3e-4,
@@ -591,10 +587,19 @@ def finetune(base: str | Path, out_dir: str | Path, *, steps: int, direction_fre
                      "batch": settings.batch, "ema": settings.ema, "caption_dropout": settings.caption_dropout,
                      "seed": settings.seed + 2},
         "denoiser": denoiser_record,
-        "wall_minutes": (time.perf_counter() - tic) / 60,
-        "git_commit": commit,
-        "packages": provenance.package_versions(),
+        **_stamp(tic, commit),
     }
+    return _finish(model, out_dir, work, record)
+
+
+def _stamp(tic: float, commit: str | None) -> dict:
+    """The minutes since ``tic``, the git commit the run started from, and the package versions."""
+    return {"wall_minutes": (time.perf_counter() - tic) / 60, "git_commit": commit,
+            "packages": provenance.package_versions()}
+
+
+def _finish(model: VideoModel, out_dir: Path, work: Path, record: dict) -> dict:
+    """Save the model and its record, then drop the checkpoints of the finished run."""
     save(model, out_dir, record)
     shutil.rmtree(work, ignore_errors=True)
     return record
