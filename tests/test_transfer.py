@@ -63,11 +63,25 @@ def test_a_run_records_every_kind_of_row_and_resumes_from_its_cache(tmp_path, mo
     settings = CustomizeSettings(train_steps=3, checkpoint_every=3)
     rows, records = transfer.run(model, protocol, settings, progress=False)
     assert (rows.groupby(["kind", "tau"]).size().to_dict()
-            == {("ceiling", 700): 2, ("overfit", 0): 2, ("transfer", 0): 2, ("transfer", 700): 2, ("transfer", 1000): 2})
+            == {("ceiling", 700): 1, ("overfit", 0): 2, ("transfer", 0): 2, ("transfer", 700): 2, ("transfer", 1000): 2})
+    # the ceiling takes each prompt's first seed (ceiling_seeds = 1)
+    assert rows.loc[rows["kind"] == "ceiling", "seed"].tolist() == rows.loc[rows["kind"] == "transfer", "seed"][:1].tolist()
     assert [r["tau"] for r in records] == [700, 0] and all(len(r["losses"]) == 3 for r in records)
     again, _ = transfer.run(model, protocol, settings, progress=False)
     pd.testing.assert_frame_equal(rows, again)
     assert set(transfer.summary(rows)["kind"]) == {"ceiling", "overfit", "transfer"}
+
+
+def test_the_ceiling_sampled_together_equals_each_sample_drawn_alone():
+    model = load_model("modelscope", "toy")
+    reference = transfer.reference_specs(1)[0]
+    video = world.render(reference)
+    prompts = [transfer.free_caption(s) for s in transfer.new_prompts(reference, 3, 0)]
+    together = transfer.carry_through(model, video, prompts, [1, 2, 3], 700, num_steps=4)
+    alone = [transfer.carry_through(model, video, [p], [s], 700, num_steps=4)[0] for p, s in zip(prompts, [1, 2, 3])]
+    for a, b in zip(together, alone):
+        assert np.abs(a.astype(int) - b.astype(int)).max() <= 1  # one uint8 level of float rounding
+    assert np.abs(together[0].astype(int) - together[1].astype(int)).max() > 10  # rows are not one sample
 
 
 def test_open_direction_checks_pass_only_for_an_even_split_and_a_followed_caption():

@@ -252,23 +252,16 @@ def cmd_transfer(args) -> int:
 
     out = Path(args.out)
     protocol = transfer.Protocol(references=args.references, prompts=args.prompts, seeds=args.seeds,
-                                 overfit_seeds=args.overfit_seeds, taus=tuple(args.taus), motion=args.motion,
-                                 steps=args.steps, seed=args.seed)
+                                 overfit_seeds=args.overfit_seeds, ceiling_seeds=args.ceiling_seeds,
+                                 taus=tuple(args.taus), motion=args.motion, steps=args.steps, seed=args.seed)
     settings = transfer.variants(args.projections, args.ranks, args.mode, train_steps=args.train_steps,
                                  learning_rate=args.learning_rate)
     for family in args.model:
         model = load_model(family, args.source)
         rec = _record(model, f"toy world: {args.motion} transfer by a motion LoRA, read by the oracle",
                       {"protocol": protocol.__dict__, "seed": args.seed, "checks": [list(c) for c in transfer.CHECKS],
+                       "open_direction": {"appearances": args.open_appearances, "seeds": args.open_seeds},
                        "customize": {name: s.resolved(model).__dict__ for name, s in settings.items()}})
-        if args.open_appearances:
-            opened = transfer.open_direction(model, appearances=args.open_appearances, seeds=args.seeds,
-                                             seed=args.seed, num_steps=args.steps)
-            _save(opened, out, f"open_direction_rows_{family}", rec)
-            opened = transfer.open_direction_checks(opened)
-            _save(opened, out, f"open_direction_{family}", rec)
-            _show(f"{family}: does a direction-free caption leave the direction open? [95% bootstrap over "
-                  "appearances]", opened)
         stem = f"{family}_{args.motion}"
         if len(settings) > 1:
             rows, records = transfer.run_variants(model, protocol, settings)
@@ -276,12 +269,18 @@ def cmd_transfer(args) -> int:
             _save(table, out, f"transfer_variants_{stem}", rec)
             _show(f"{family}: {args.motion} transfer per LoRA variant [95% bootstrap over references]", table)
         else:
-            rows, records = transfer.run(model, protocol, next(iter(settings.values())))
-            verdicts = transfer.checks(rows)
-            _save(verdicts, out, f"transfer_checks_{stem}", rec)
+            m = transfer.measure(model, protocol, next(iter(settings.values())),
+                                 open_appearances=args.open_appearances, open_seeds=args.open_seeds)
+            if m.open_rows is not None:
+                _save(m.open_rows, out, f"open_direction_rows_{family}", rec)
+                _save(m.open_checks, out, f"open_direction_{family}", rec)
+                _show(f"{family}: does a direction-free caption leave the direction open? [95% bootstrap over "
+                      "appearances]", m.open_checks)
+            rows, records = m.rows, m.adapters
+            _save(m.checks, out, f"transfer_checks_{stem}", rec)
             _show(f"{family}: {args.motion} transfer and leakage per tau [95% bootstrap over references]",
                   transfer.summary(rows))
-            _show(f"{family}: the checks, fixed before the run", verdicts)
+            _show(f"{family}: the checks, fixed before the run", m.checks)
         _save(rows, out, f"transfer_rows_{stem}", rec)
         _save(transfer.summary(rows), out, f"transfer_{stem}", rec)
         (out / f"transfer_adapters_{stem}.json").write_text(json.dumps(records, default=float) + "\n")
@@ -399,15 +398,20 @@ def add_parser(sub) -> None:
     p.add_argument("--source", default="toy")
     p.add_argument("--references", type=int, default=8, help="references, the directions in turn (default 8)")
     p.add_argument("--prompts", type=int, default=4, help="new direction-free captions per reference (default 4)")
-    p.add_argument("--seeds", type=int, default=4, help="samples per caption (default 4)")
-    p.add_argument("--overfit-seeds", type=int, default=8, help="samples of check (i) per reference (default 8)")
+    p.add_argument("--seeds", type=int, default=2, help="samples per caption, per reference and tau (default 2)")
+    p.add_argument("--overfit-seeds", type=int, default=4, help="samples of check (i) per reference (default 4)")
+    p.add_argument("--ceiling-seeds", type=int, default=1,
+                   help="samples of check (ii) per caption, per reference and tau (default 1)")
     p.add_argument("--open-appearances", type=int, default=16,
-                   help="appearances of the open-direction check, each sampled --seeds times with its "
-                        "direction-free caption and as many with a direction named (default 16; 0: skip)")
+                   help="appearances of the open-direction check, each sampled --open-seeds times with its "
+                        "direction-free caption and as many with a direction named (default 16; 0: skip; "
+                        "Tab. 1 runs only, not variants)")
+    p.add_argument("--open-seeds", type=int, default=4, help="samples per appearance and caption of the "
+                                                             "open-direction check (default 4)")
     p.add_argument("--taus", type=int, nargs="+", default=list(TRANSFER_TAUS))
     p.add_argument("--motion", default="straight", choices=("straight", "zigzag"))
     p.add_argument("--steps", type=int, help="sampling steps (default: the model's, 50)")
-    p.add_argument("--train-steps", type=int, help="LoRA steps (default: the toy default, 300)")
+    p.add_argument("--train-steps", type=int, help="LoRA steps (default: the toy default, customize.TOY_TRAIN_STEPS)")
     p.add_argument("--ranks", type=int, nargs="+", default=[4], help="LoRA ranks (alpha the same; default 4); "
                                                                       "more than one: Tab. 4's variants")
     p.add_argument("--projections", nargs="+", default=["qkvo"],

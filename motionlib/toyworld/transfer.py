@@ -36,17 +36,18 @@ from tqdm.auto import tqdm
 from motionlib.analysis import bootstrap_ci
 from motionlib.cache import ResultCache
 from motionlib.customize import CustomizeSettings, generate_customized_batch
+from motionlib.customize.generation import stacked_noise
 from motionlib.data import from_model_pixels, to_model_pixels
 from motionlib.errors import ParameterError
 from motionlib.evaluation import customized_adapter
-from motionlib.models.base import VideoModel
-from motionlib.sampling import ddim_schedule, denoise, initial_noise
+from motionlib.models.base import PromptEmbeds, VideoModel
+from motionlib.sampling import ddim_schedule, denoise
 from motionlib.toyworld import oracle, world
 from motionlib.toyworld.dataset import edited
 
 TAUS = (1000, 900, 800, 700, 600, 400, 0)
 CHANGED = ("colour", "shape", "texture", "background")
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 # (name, what is compared, threshold): fixed before any run.
 CHECKS = (
     ("(i) overfit", "transfer of the tau = 0 adapter with the reference's caption", 0.9),
@@ -62,8 +63,9 @@ class Protocol:
 
     references: int = 8  # distinct appearances, the directions in turn
     prompts: int = 4  # new direction-free captions per reference
-    seeds: int = 4  # samples per prompt, per (reference, tau)
-    overfit_seeds: int = 8  # check (i)
+    seeds: int = 2  # samples per prompt, per (reference, tau)
+    overfit_seeds: int = 4  # check (i): per reference
+    ceiling_seeds: int = 1  # check (ii): samples per prompt (the prompt's first seeds), per (reference, tau)
     taus: tuple[int, ...] = TAUS
     motion: str = "straight"  # or "zigzag"
     steps: int | None = None  # sampling steps; None: the model's (50)
@@ -72,7 +74,7 @@ class Protocol:
     def __post_init__(self):
         if self.motion not in world.PATHS:
             raise ParameterError(f"motion must be one of {', '.join(world.PATHS)}, got {self.motion!r}")
-        for name in ("references", "prompts", "seeds", "overfit_seeds"):
+        for name in ("references", "prompts", "seeds", "overfit_seeds", "ceiling_seeds"):
             if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1):
                 raise ParameterError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
         if not self.taus or any(not (isinstance(t, int) and 0 <= t <= 1000) for t in self.taus):
@@ -200,18 +202,18 @@ def read_sample(video: np.ndarray, reference: world.ClipSpec, asked: world.ClipS
 def carry_through(model: VideoModel, video: np.ndarray, prompts: list[str], seeds: list[int], tau: int,
                   num_steps: int | None = None) -> list[np.ndarray]:
     """Check (ii): ``video`` noised (seeded) to the first sampling step below ``tau``, then the base
-    model finishes each prompt from there: the most an adapter active only at ``t >= tau`` can pass on."""
+    model finishes each prompt from there: the most an adapter active only at ``t >= tau`` can pass on.
+    The samples share one denoiser pass (latents ``(B, ...)``, a prompt per row); row ``i``'s noise is
+    ``initial_noise(seeds[i])``, as if drawn alone."""
     d = model.defaults
     steps = [s for s in ddim_schedule(model, num_steps or d.num_steps) if s.t < tau]
     x0 = model.encode_video(to_model_pixels(video))
-    out = []
-    for prompt, seed in zip(prompts, seeds, strict=True):
-        noise = initial_noise(model, d.num_frames, d.height, d.width, seed)
-        a = steps[0].alpha
-        x = a**0.5 * x0 + (1 - a) ** 0.5 * noise
-        latents = denoise(model, x, model.encode_prompt(prompt), steps, d.guidance_scale)
-        out.append(from_model_pixels(model.decode_latents(latents, d.num_frames)))
-    return out
+    noise = stacked_noise(model, list(seeds), d.num_frames, d.height, d.width)
+    a = steps[0].alpha
+    x = a**0.5 * x0 + (1 - a) ** 0.5 * noise
+    embeds = PromptEmbeds.stack([model.encode_prompt(prompt) for prompt in prompts])
+    latents = denoise(model, x, embeds, steps, d.guidance_scale)
+    return [from_model_pixels(model.decode_latents(latents[i : i + 1], d.num_frames)[0]) for i in range(len(prompts))]
 
 
 def run(model: VideoModel, protocol: Protocol = Protocol(), settings: CustomizeSettings = CustomizeSettings(),
@@ -236,7 +238,8 @@ def run(model: VideoModel, protocol: Protocol = Protocol(), settings: CustomizeS
             store = ResultCache("transfer", {"version": CACHE_VERSION, "model": model.describe(),
                                              "reference": reference.as_dict(), "caption": caption,
                                              "requests": requests, "settings": asdict(s),
-                                             "overfit_seeds": p.overfit_seeds, "steps": p.steps}, enabled=cache)
+                                             "overfit_seeds": p.overfit_seeds, "ceiling_seeds": p.ceiling_seeds,
+                                             "steps": p.steps}, enabled=cache)
             cached = store.load_json("rows")
             if cached is None:
                 cached = _reference_tau_rows(model, video, reference, caption, requests, specs, s, p)
@@ -264,9 +267,10 @@ def _reference_tau_rows(model, video, reference, caption, requests, specs, s: Cu
         kind = "overfit" if (prompt, seed) in extra else "transfer"
         rows.append({"kind": kind, "prompt": prompt, "seed": seed, **read_sample(sample.video, reference, spec)})
     if 0 < s.tau < 1000:
-        prompts = [q for q, _ in requests]
-        ceiling = carry_through(model, video, prompts, [q for _, q in requests], s.tau, p.steps)
-        for (prompt, seed), sample, spec in zip(requests, ceiling, specs, strict=True):
+        kept = [i for i in range(len(requests)) if i % p.seeds < p.ceiling_seeds]
+        chosen, chosen_specs = [requests[i] for i in kept], [specs[i] for i in kept]
+        ceiling = carry_through(model, video, [q for q, _ in chosen], [q for _, q in chosen], s.tau, p.steps)
+        for (prompt, seed), sample, spec in zip(chosen, ceiling, chosen_specs, strict=True):
             rows.append({"kind": "ceiling", "prompt": prompt, "seed": seed, **read_sample(sample, reference, spec)})
     curve = {"steps": record.get("steps"), "final_loss": record.get("final_loss"), "losses": record.get("losses"),
              "rank": s.rank, "learning_rate": record.get("settings", {}).get("learning_rate")}
@@ -361,3 +365,30 @@ def checks(rows: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.DataFram
     return pd.DataFrame([{"check": name, "measures": what, "threshold": threshold, "value": value,
                           "lo": lo, "hi": hi, "passed": passed}
                          for (name, what, threshold), value, (lo, hi), passed in out])
+
+
+@dataclass
+class Measurement:
+    """One model's direction-transfer measurement: the open-direction check (``None`` when skipped),
+    every sample's row, each trained adapter's record (loss curve), and checks (i) / (iii)."""
+
+    open_rows: pd.DataFrame | None
+    open_checks: pd.DataFrame | None
+    rows: pd.DataFrame
+    adapters: list[dict]
+    checks: pd.DataFrame
+
+
+def measure(model: VideoModel, protocol: Protocol = Protocol(), settings: CustomizeSettings = CustomizeSettings(),
+            *, open_appearances: int = 16, open_seeds: int = 4, cache: bool = True,
+            progress: bool = True) -> Measurement:
+    """The whole measurement on ``model``: first whether a direction-free caption leaves the direction
+    open (:func:`open_direction` on ``open_appearances`` x ``open_seeds``; 0 appearances: skipped),
+    then :func:`run` and :func:`checks`."""
+    opened = verdicts = None
+    if open_appearances:
+        opened = open_direction(model, open_appearances, open_seeds, seed=protocol.seed, num_steps=protocol.steps,
+                                cache=cache, progress=progress)
+        verdicts = open_direction_checks(opened)
+    rows, adapters = run(model, protocol, settings, cache=cache, progress=progress)
+    return Measurement(opened, verdicts, rows, adapters, checks(rows))
