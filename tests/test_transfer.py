@@ -132,3 +132,39 @@ def test_variants_share_the_base_model_and_each_gets_its_own_adapters(tmp_path, 
     for v in ("QKVO r2", "VO r2"):
         mine = rows[(rows["variant"] == v) & (rows["kind"] == "transfer")]["transfer"].mean()
         assert table.loc[v, "gain_over_base"] == pytest.approx(mine - base)
+
+
+def test_the_references_as_a_dataset_carry_the_protocol_and_its_ground_truth(tmp_path, monkeypatch):
+    from motionlib.data import find_video, read_video, select_videos
+
+    monkeypatch.setenv("MOTIONLIB_CACHE", str(tmp_path))
+    items = select_videos("transfer:2")
+    specs = transfer.reference_specs(2)
+    assert [world.ClipSpec(**i.toy_spec) for i in items] == specs
+    assert [i.caption for i in items] == [transfer.free_caption(s) for s in specs]
+    assert items[1].edit("multiple") == transfer.free_caption(transfer.new_prompts(specs[1], 1, 1)[0])
+    for kind in ("object", "style", "background", "multiple"):
+        assert world.parse_caption(items[0].edit(kind))["direction"] == ""
+        assert items[0].edit(kind) != items[0].caption
+    assert find_video("ref01") == items[1] and items[1].name.startswith("ref01-")
+    assert np.array_equal(read_video(items[0].path, None), world.render(specs[0]))
+
+
+def test_the_evaluation_reads_transfer_and_leakage_by_the_oracle_for_a_toy_model_only():
+    from dataclasses import replace
+
+    from motionlib.evaluation import oracle_judge
+    from motionlib.toyworld.dataset import reference_dataset
+
+    item = reference_dataset(1)[0]
+    reference = world.ClipSpec(**item.toy_spec)
+    asked = world.ClipSpec(**{**item.toy_spec, **{a: v for a, v in world.parse_caption(item.edit("multiple")).items()
+                                                  if a in world.APPEARANCE}})
+    judge = oracle_judge(load_model("modelscope", "toy"), item)
+    prompt = item.edit("multiple")
+    assert judge(world.render(asked), prompt) == {"transfer": 1.0, "leakage": 0.0}  # its motion, the asked look
+    assert judge(world.render(reference), prompt) == {"transfer": 1.0, "leakage": 1.0}  # the reference copied
+    other = {"left": "right", "right": "left", "up": "down", "down": "up"}[reference.direction]
+    turned = replace(asked, direction=other, start=world.random_start(other, asked.speed, np.random.default_rng(0)))
+    assert judge(world.render(turned), prompt)["transfer"] == 0.0
+    assert oracle_judge(load_model("modelscope", "tiny"), item) is None

@@ -5,7 +5,9 @@ Sources:
 - ``"tiny"``: the real architecture classes at toy size, seeded random weights, offline tokenizers.
 - ``"toy"``: the family's real classes at toy size, trained on motionlib's toy world
   (:mod:`motionlib.toyworld`), loaded from the diffusers folder ``motionlib/assets/toy/<family>``
-  by the same code as any local folder.
+  by the same code as any local folder; ``"toy:<name>"`` another shipped toy model,
+  ``motionlib/assets/toy/<name>`` (``toy:modelscope-free``: the toy ModelScope fine-tuned so that a
+  caption without a direction word leaves the direction open, for direction transfer).
 - ``"hub"`` / ``"hub:<org/name>"``: the paper's checkpoint (or another id) through the family's
   diffusers pipeline, from the Hugging Face cache or the hub.
 - a folder path: a diffusers-format copy of a checkpoint (it holds ``model_index.json``).
@@ -88,6 +90,12 @@ def parse_source(family: str, source: str | Path) -> tuple[str, str]:
         return "tiny", ""
     if text == "toy":
         return "toy", str(paths.TOY_MODELS_DIR / spec.name)
+    if text.startswith("toy:"):
+        name = text[4:]
+        shipped = sorted(p.name for p in paths.TOY_MODELS_DIR.iterdir() if (p / TOY_RECORD).is_file())
+        if name not in shipped:
+            raise UnknownSourceError(f"no shipped toy model {name!r}; motionlib/assets/toy has {', '.join(shipped)}")
+        return "toy", str(paths.TOY_MODELS_DIR / name)
     if text == "hub":
         return "hub", spec.hub_id
     if text.startswith("hub:") and len(text) > 4:
@@ -96,7 +104,7 @@ def parse_source(family: str, source: str | Path) -> tuple[str, str]:
     if path.exists() or "/" in text or text.startswith("."):
         return "path", str(path)
     raise UnknownSourceError(
-        f"unknown source {text!r} for {family}: use 'tiny', 'toy', 'hub', 'hub:<org/name>' or a local "
+        f"unknown source {text!r} for {family}: use 'tiny', 'toy', 'toy:<name>', 'hub', 'hub:<org/name>' or a local "
         "folder holding a diffusers-format checkpoint"
     )
 
@@ -144,7 +152,7 @@ def load_model(
             toy_defaults = _toy_defaults(fam.spec, Path(where))
         pipeline = _load_pipeline(fam.spec, "path" if kind == "toy" else kind, where, dtype)
         twin = _is_twin(kind, where)
-        label = {"hub": f"hub:{where}", "toy": "toy"}.get(kind, where)
+        label = {"hub": f"hub:{where}", "toy": "toy" if Path(where).name == fam.spec.name else f"toy:{Path(where).name}"}.get(kind, where)
         if cpu_offload:
             pipeline.enable_model_cpu_offload(device=device)
         else:
@@ -243,7 +251,10 @@ def _toy_defaults(spec: FamilySpec, folder: Path) -> FamilyDefaults:
             f"no toy-world {spec.name} model in {folder}: the toy models ship for "
             f"{', '.join(TOY_FAMILIES)} (README, Toy world); train one with `motionlib toyworld train --family "
             f"{spec.name} --out DIR` and load it with --source DIR")
-    return FamilyDefaults(**json.loads(record.read_text())["defaults"])
+    data = json.loads(record.read_text())
+    if data.get("family", spec.name) != spec.name:
+        raise UnknownSourceError(f"the toy model in {folder} is a {data['family']} model, not {spec.name}")
+    return FamilyDefaults(**data["defaults"])
 
 
 def _load_pipeline(spec: FamilySpec, kind: str, where: str, dtype: torch.dtype):

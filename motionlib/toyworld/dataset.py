@@ -47,6 +47,9 @@ MOTION_EDITS = {"direction": ("direction",), "direction_colour": ("direction", "
 EDIT_ATTRIBUTES = {**APPEARANCE_EDITS, **MOTION_EDITS}
 EDIT_KINDS = tuple(EDIT_ATTRIBUTES)
 DEFAULT_SEED = 7
+# What a direction-transfer prompt changes (every appearance attribute): motionlib.toyworld.transfer
+CHANGED = world.APPEARANCE
+REFERENCE_PREFIX = "ref"
 PREFIX = {"straight": "toy", "zigzag": "zig"}
 
 
@@ -78,7 +81,9 @@ def training_paths(model) -> tuple[str, ...]:
 
     if not getattr(model, "is_toy", False):
         return world.PATHS
-    folder = paths.TOY_MODELS_DIR / model.family if model.source == "toy" else Path(model.source)
+    source = str(model.source)
+    folder = (paths.TOY_MODELS_DIR / model.family if source == "toy" else
+              paths.TOY_MODELS_DIR / source[4:] if source.startswith("toy:") else Path(source))
     record = folder / TOY_RECORD
     if not record.is_file():
         return world.TRAINING_PATHS
@@ -104,50 +109,107 @@ def clip_name(index: int, spec: world.ClipSpec) -> str:
 
 def toy_dataset(n: int = 20, seed: int = DEFAULT_SEED, split: str = "held_out", path: str = "straight") -> list[VideoItem]:
     """``n`` toy clips (see the module doc), written as PNG frame folders if not yet there."""
-    import cv2
-
     if not (isinstance(n, int) and n >= 1):
         raise DatasetError(f"the toy dataset needs n >= 1 clips, got {n!r}")
     items = []
     for i, spec in enumerate(toy_specs(n, seed, split, path)):
         name = clip_name(i, spec)
-        folder = paths.cache_dir() / "toyworld" / "clips" / f"seed{seed}-{split}" / name
-        if not (folder / f"{spec.num_frames - 1:05d}.png").exists():
-            folder.mkdir(parents=True, exist_ok=True)
-            for k, frame in enumerate(world.render(spec)):
-                tmp = folder / f".{k:05d}.png"
-                cv2.imwrite(str(tmp), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-                tmp.replace(folder / f"{k:05d}.png")
+        folder = write_clip(spec, paths.cache_dir() / "toyworld" / "clips" / f"seed{seed}-{split}" / name)
         edits = {kind: world.caption(e) for kind, e in edit_specs(spec, i, seed).items()}
-        items.append(VideoItem(name, world.caption(spec), edits, folder, "toy", spec.num_frames))
+        items.append(VideoItem(name, world.caption(spec), edits, folder, "toy", spec.num_frames, spec.as_dict()))
     return items
 
 
+def reference_dataset(n: int = 8, seed: int = 0, motion: str = "straight") -> list[VideoItem]:
+    """The direction-transfer protocol's references as a dataset (``ref00-...``): :func:`reference_specs`
+    with their **direction-free** captions, and per appearance edit kind (object, style, background,
+    multiple) a direction-free caption with those attributes changed; ``multiple`` is the protocol's
+    first new prompt (:func:`new_prompts`). The item's ``toy_spec`` lets the evaluation read each
+    sample's transfer and leakage by the oracle."""
+    if not (isinstance(n, int) and n >= 1):
+        raise DatasetError(f"the reference dataset needs n >= 1 clips, got {n!r}")
+    items = []
+    for i, spec in enumerate(reference_specs(n, seed, motion)):
+        name = f"{REFERENCE_PREFIX}{i:02d}-{clip_name(i, spec).split('-', 1)[1]}"
+        folder = write_clip(spec, paths.cache_dir() / "toyworld" / "references" / f"seed{seed}-{motion}" / name)
+        rng = np.random.default_rng([seed, 71, i])
+        edits = {kind: free_caption(edited(spec, APPEARANCE_EDITS[kind], rng)) for kind in ("object", "style", "background")}
+        edits["multiple"] = free_caption(new_prompts(spec, 1, seed + i)[0])
+        items.append(VideoItem(name, free_caption(spec), edits, folder, "toy", spec.num_frames, spec.as_dict()))
+    return items
+
+
+def write_clip(spec: world.ClipSpec, folder: Path) -> Path:
+    """``spec`` rendered into ``folder`` as lossless PNG frames ``00000.png ...``, unless already there."""
+    import cv2
+
+    if not (folder / f"{spec.num_frames - 1:05d}.png").exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        for k, frame in enumerate(world.render(spec)):
+            tmp = folder / f".{k:05d}.png"
+            cv2.imwrite(str(tmp), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+            tmp.replace(folder / f"{k:05d}.png")
+    return folder
+
+
 def parse_name(name: str) -> tuple[str, int] | None:
-    """``("straight" | "zigzag", index)`` of a toy clip name (``toy03``, ``zig01-red-circle-up``), else None."""
+    """``("straight" | "zigzag" | "reference", index)`` of a toy clip name (``toy03``,
+    ``zig01-red-circle-up``, ``ref00``), else None."""
     head = str(name).split("-")[0]
-    for path, prefix in PREFIX.items():
+    for kind, prefix in (*PREFIX.items(), ("reference", REFERENCE_PREFIX)):
         if head.startswith(prefix) and head[len(prefix):].isdigit():
-            return path, int(head[len(prefix):])
+            return kind, int(head[len(prefix):])
     return None
 
 
 def find_toy_clip(name: str, seed: int = DEFAULT_SEED, split: str = "held_out") -> VideoItem:
-    """The toy clip called ``name`` (its short ``toy03`` form, or its full name)."""
+    """The toy clip called ``name`` (its short ``toy03`` / ``ref00`` form, or its full name); a
+    reference (``ref``) is the transfer protocol's, at its own seed 0."""
     parsed = parse_name(name)
     if parsed is None:
-        raise DatasetError(f"{name!r} is not a toy clip name (toy00, toy01-..., zig00, ...)")
-    path, index = parsed
-    item = toy_dataset(index + 1, seed, split, path)[index]
+        raise DatasetError(f"{name!r} is not a toy clip name (toy00, toy01-..., zig00, ref00, ...)")
+    kind, index = parsed
+    item = reference_dataset(index + 1)[index] if kind == "reference" else toy_dataset(index + 1, seed, split, kind)[index]
     if "-" in str(name) and str(name) != item.name:
         raise DatasetError(f"toy clip {name.split('-')[0]} is {item.name!r}, not {name!r}")
     return item
 
 
 def toy_spec_of(item: VideoItem, seed: int = DEFAULT_SEED, split: str = "held_out") -> world.ClipSpec:
-    """The spec behind a :func:`toy_dataset` item (from its name)."""
+    """The spec behind a toy item: its ``toy_spec``, or for an item without one, from its name."""
+    if item.toy_spec is not None:
+        return world.ClipSpec(**item.toy_spec)
     parsed = parse_name(item.name)
     if parsed is None:
         raise DatasetError(f"{item.name!r} is not a toy clip")
     path, index = parsed
     return toy_specs(index + 1, seed, split, path)[index]
+
+
+def reference_specs(n: int, seed: int = 0, motion: str = "straight") -> list[world.ClipSpec]:
+    """``n`` references of distinct appearances (shape, colour, texture, background) from the
+    held-out combinations where one exists, moving left, right, up, down in turn."""
+    rng = np.random.default_rng([seed, 31])
+    held = sorted(world.held_out_combinations())
+    used, specs = set(), []
+    for i in range(n):
+        direction = tuple(world.DIRECTIONS)[i % len(world.DIRECTIONS)]
+        pool = [c for c in held if c[4] == direction and c[:4] not in used] or [
+            c for c in world.all_combinations() if c[4] == direction and c[:4] not in used]
+        combo = pool[rng.integers(len(pool))]
+        used.add(combo[:4])
+        speed = float(rng.uniform(*world.SPEED_RANGE))
+        start = world.random_start(direction, speed, rng)
+        specs.append(world.ClipSpec(*combo, path=motion, speed=speed, start=start))
+    return specs
+
+
+def free_caption(spec: world.ClipSpec) -> str:
+    """The caption without the direction word (the zigzag path stays named)."""
+    return world.caption(spec, with_direction=False)
+
+
+def new_prompts(reference: world.ClipSpec, n: int, seed: int) -> list[world.ClipSpec]:
+    """``n`` specs with every appearance attribute of ``reference`` changed, its motion kept."""
+    rng = np.random.default_rng([seed, 17])
+    return [edited(reference, CHANGED, rng) for _ in range(n)]

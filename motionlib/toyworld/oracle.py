@@ -289,3 +289,21 @@ def trajectory_error(a: Reading | np.ndarray, b: Reading | np.ndarray) -> float:
     tb = b.trajectory if isinstance(b, Reading) else b
     ok = np.isfinite(ta[:, 0]) & np.isfinite(tb[:, 0])
     return float(np.linalg.norm(ta[ok] - tb[ok], axis=1).mean()) if ok.any() else float("nan")
+
+
+def transfer_reading(video: np.ndarray, reference: world.ClipSpec, asked: world.ClipSpec) -> dict:
+    """One customized sample read against the reference it should move like, ``asked`` being the
+    spec its prompt describes: **transfer** (1.0 if it moves the reference's way; for a zigzag
+    reference, if it zigzags) and **leakage** (the share of the appearance attributes the prompt
+    changed that show the reference's value instead), with what was read."""
+    attrs = read(video).attributes()
+    changed = [a for a in world.APPEARANCE if getattr(asked, a) != getattr(reference, a)]
+    direction = attrs["direction"] == reference.direction
+    zigzag = attrs["path"] == "zigzag"
+    return {
+        "direction_read": attrs["direction"], "path_read": attrs["path"],
+        "transfer": float(zigzag if reference.path == "zigzag" else direction),
+        "direction_ok": direction,
+        "leakage": float(np.mean([attrs[a] == getattr(reference, a) for a in changed])) if changed else 0.0,
+        "appearance_ok": all(attrs[a] == getattr(asked, a) for a in world.APPEARANCE),
+    }

@@ -43,10 +43,10 @@ from motionlib.evaluation import customized_adapter
 from motionlib.models.base import PromptEmbeds, VideoModel
 from motionlib.sampling import ddim_schedule, denoise
 from motionlib.toyworld import oracle, world
-from motionlib.toyworld.dataset import edited
+from motionlib.toyworld.dataset import CHANGED, free_caption, new_prompts, reference_specs
+from motionlib.toyworld.oracle import transfer_reading as read_sample
 
 TAUS = (1000, 900, 800, 700, 600, 400, 0)
-CHANGED = ("colour", "shape", "texture", "background")
 CACHE_VERSION = 2
 # (name, what is compared, threshold): fixed before any run.
 CHECKS = (
@@ -79,24 +79,6 @@ class Protocol:
                 raise ParameterError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
         if not self.taus or any(not (isinstance(t, int) and 0 <= t <= 1000) for t in self.taus):
             raise ParameterError(f"taus must be integer timesteps in [0, 1000], got {self.taus!r}")
-
-
-def reference_specs(n: int, seed: int = 0, motion: str = "straight") -> list[world.ClipSpec]:
-    """``n`` references of distinct appearances (shape, colour, texture, background) from the
-    held-out combinations where one exists, moving left, right, up, down in turn."""
-    rng = np.random.default_rng([seed, 31])
-    held = sorted(world.held_out_combinations())
-    used, specs = set(), []
-    for i in range(n):
-        direction = tuple(world.DIRECTIONS)[i % len(world.DIRECTIONS)]
-        pool = [c for c in held if c[4] == direction and c[:4] not in used] or [
-            c for c in world.all_combinations() if c[4] == direction and c[:4] not in used]
-        combo = pool[rng.integers(len(pool))]
-        used.add(combo[:4])
-        speed = float(rng.uniform(*world.SPEED_RANGE))
-        start = world.random_start(direction, speed, rng)
-        specs.append(world.ClipSpec(*combo, path=motion, speed=speed, start=start))
-    return specs
 
 
 OPEN_SHARE = (0.15, 0.35)  # each direction's share of direction-free samples: the caption leaves it open
@@ -170,32 +152,6 @@ def check_reference(video: np.ndarray) -> None:
         why = "; ".join(problems) or "no object found in its frames"
         raise ParameterError(f"the reference video has no object the oracle can track ({why}): direction "
                              "transfer needs a toy-world clip of one object on a flat background")
-
-
-def free_caption(spec: world.ClipSpec) -> str:
-    """The caption without the direction word (the zigzag path stays named)."""
-    return world.caption(spec, with_direction=False)
-
-
-def new_prompts(reference: world.ClipSpec, n: int, seed: int) -> list[world.ClipSpec]:
-    """``n`` specs with every appearance attribute of ``reference`` changed, its motion kept."""
-    rng = np.random.default_rng([seed, 17])
-    return [edited(reference, CHANGED, rng) for _ in range(n)]
-
-
-def read_sample(video: np.ndarray, reference: world.ClipSpec, asked: world.ClipSpec) -> dict:
-    """The oracle's reading of one sample against the reference it should move like."""
-    attrs = oracle.read(video).attributes()
-    changed = [a for a in CHANGED if getattr(asked, a) != getattr(reference, a)]
-    direction = attrs["direction"] == reference.direction
-    zigzag = attrs["path"] == "zigzag"
-    return {
-        "direction_read": attrs["direction"], "path_read": attrs["path"],
-        "transfer": float(zigzag if reference.path == "zigzag" else direction),
-        "direction_ok": direction,
-        "leakage": float(np.mean([attrs[a] == getattr(reference, a) for a in changed])) if changed else 0.0,
-        "appearance_ok": all(attrs[a] == getattr(asked, a) for a in CHANGED),
-    }
 
 
 @torch.no_grad()
