@@ -9,7 +9,10 @@ For each video and each :class:`Method` (a name and its :class:`~motionlib.custo
    compared on the same noise); the samples of a unit that are not cached yet are drawn together,
    ``sample_batch`` per denoiser pass (:func:`~motionlib.customize.generate_customized_batch`);
 3. score every sample: text alignment (CLIP score against the prompt), temporal consistency
-   (consecutive frames, the paper; and all pairs, TGVE) and PickScore.
+   (consecutive frames, the paper; and all pairs, TGVE) and PickScore; and for a toy model on a
+   toy-world clip with its ground truth (``VideoItem.toy_spec``), the oracle's **transfer** (moves
+   like the reference) and **leakage** (shows the reference's appearance where the prompt changed it),
+   as in :mod:`motionlib.toyworld.transfer` (NaN otherwise).
 
 One tidy row per (video, method, edit kind, sample). Adapters, sampled videos and scores are cached
 under keys of everything that changes them, so a stopped evaluation resumes where it stopped and a
@@ -39,6 +42,7 @@ from motionlib.models.base import VideoModel
 
 CACHE_VERSION = 2  # bump when sampling or scoring changes, so old entries are not read (2: CLIP resize as open_clip)
 METRICS = ("text_alignment", "temporal_consistency", "temporal_consistency_all_pairs", "pick_score")
+ORACLE_METRICS = ("transfer", "leakage")  # toy models on toy clips with their ground truth only
 
 
 @dataclass(frozen=True)
@@ -114,14 +118,34 @@ def customized_adapter(model: VideoModel, video: np.ndarray, caption: str, setti
     return result.adapter, result.record
 
 
-def _scores(video: np.ndarray, prompt: str, clip, pick) -> dict[str, float]:
+def _scores(video: np.ndarray, prompt: str, clip, pick, judge=None) -> dict[str, float]:
     out = {
         "text_alignment": clip_score(clip, video, prompt),
         "temporal_consistency": temporal_consistency(clip, video, "consecutive"),
         "temporal_consistency_all_pairs": temporal_consistency(clip, video, "all_pairs"),
         "pick_score": pick.score(video, prompt) if pick is not None else float("nan"),
     }
-    return out
+    return out | (judge(video, prompt) if judge is not None else dict.fromkeys(ORACLE_METRICS, float("nan")))
+
+
+def oracle_judge(model: VideoModel, item):
+    """``judge(video, prompt) -> {"transfer", "leakage"}`` read by the toy world's oracle against the
+    item's ground truth, for a toy model on an item with a ``toy_spec``; else ``None``."""
+    if not (model.is_toy and getattr(item, "toy_spec", None)):
+        return None
+    from motionlib.toyworld import oracle, world
+
+    reference = world.ClipSpec(**item.toy_spec)
+
+    def judge(video: np.ndarray, prompt: str) -> dict[str, float]:
+        named = world.parse_caption(prompt)
+        asked = reference
+        for attribute in world.APPEARANCE:
+            asked = asked.with_attribute(attribute, named[attribute])
+        reading = oracle.transfer_reading(video, reference, asked)
+        return {metric: reading[metric] for metric in ORACLE_METRICS}
+
+    return judge
 
 
 def evaluate(
@@ -207,21 +231,23 @@ def customization_unit(spec: dict | None, item, methods: list[Method], settings:
 
     model = model if model is not None else load_model_once(**spec)
     s = settings
-    scorer_key = cache_key({"clip": clip.describe(), "pick": pick.describe() if pick else None})
+    judge = oracle_judge(model, item)
+    scorer_key = cache_key({"clip": clip.describe(), "pick": pick.describe() if pick else None,
+                            **({"oracle": 1} if judge is not None else {})})
     reference = read_video(item.path, s.num_frames, (s.height, s.width))
     adapter, record = customized_adapter(model, reference, item.caption, methods[0].settings,
                                          cache=cache, progress=progress)
     rows, videos = {}, {}
     try:
         for method in methods:
-            rows[method.name] = _method_rows(model, item, reference, method, adapter, record, clip, pick, s,
+            rows[method.name] = _method_rows(model, item, reference, method, adapter, record, clip, pick, judge, s,
                                              scorer_key, cache, keep_videos, videos, progress)
     finally:
         adapter.remove()
     return rows, videos
 
 
-def _method_rows(model, item, reference, method, adapter, record, clip, pick, s: EvalSettings,
+def _method_rows(model, item, reference, method, adapter, record, clip, pick, judge, s: EvalSettings,
                  scorer_key, cache, keep_videos, videos, progress) -> list[dict]:
     tau = adapter.settings.tau
     store = ResultCache("customized-samples", {
@@ -239,7 +265,7 @@ def _method_rows(model, item, reference, method, adapter, record, clip, pick, s:
         key = _score_key(kind, seed, prompt)
         video = unit_videos.get((prompt, seed))
         if key not in scores:
-            scores[key] = _scores(video, prompt, clip, pick)
+            scores[key] = _scores(video, prompt, clip, pick, judge)
             store.save_json(f"scores-{scorer_key}", scores)
         if keep_videos:
             videos[(item.name, method.name, kind, i)] = video
@@ -293,12 +319,14 @@ def summarize(rows: pd.DataFrame, by: tuple[str, ...] = ("model", "method"), n_b
               seed: int = 0) -> pd.DataFrame:
     """Mean of each metric per ``by`` group with 95% bootstrap intervals resampling videos.
 
-    Samples and prompts are first averaged within each video, so every video weighs the same.
+    Samples and prompts are first averaged within each video, so every video weighs the same. The
+    oracle's transfer and leakage are summarized too where the rows hold them (toy models on toy clips).
     """
     by = list(by)
     extra = [c for c in ("tau", "mode", "projections", "rank", "trainable_parameters") if c in rows and c not in by]
-    per_video = rows.groupby(by + extra + ["video"], sort=False, dropna=False)[list(METRICS)].mean().reset_index()
-    table = analysis.aggregate(per_video, by + extra, list(METRICS), n_boot=n_boot, seed=seed)
+    metrics = [m for m in (*METRICS, *ORACLE_METRICS) if m in rows and (m in METRICS or rows[m].notna().any())]
+    per_video = rows.groupby(by + extra + ["video"], sort=False, dropna=False)[metrics].mean().reset_index()
+    table = analysis.aggregate(per_video, by + extra, metrics, n_boot=n_boot, seed=seed)
     order = {name: i for i, name in enumerate(rows["method"].drop_duplicates())} if "method" in by else {}
     if order:
         table = table.sort_values("method", key=lambda c: c.map(order), kind="stable").reset_index(drop=True)

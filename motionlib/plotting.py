@@ -266,9 +266,6 @@ def gallery(blocks: Sequence[dict], columns: Sequence[str], num_frames: int = 8)
 
 
 # ------------------------------------------------------------------------- Tab. 1, 3, 4, 5 figures
-TABLE_METRICS = ("text_alignment", "temporal_consistency", "pick_score")
-
-
 def _errors(values, lo, hi):
     """``yerr`` for ``errorbar`` from a mean and its interval."""
     return [values - lo, hi - values]
@@ -276,17 +273,19 @@ def _errors(values, lo, hi):
 
 def metric_panels(summary, x: str, *, color: str = PALETTE[0], xlabel: str = "", label: str | None = None,
                   annotate: str | None = None, log_x: bool = False):
-    """Tab. 1 / Tab. 4 figure: one panel per metric, mean with 95% interval against ``x``.
+    """Tab. 1 / Tab. 4 figure: one panel per metric (the paper's three, then the oracle's transfer and
+    leakage where ``summary`` has them), mean with 95% interval against ``x``.
 
     ``summary`` has ``x``, each metric and its ``_lo`` / ``_hi``; ``annotate`` names a column whose
     values label the points (alternately above and below: close x on small models); ``log_x`` uses
     a log axis with engineering ticks (2k, 500k, 1M)."""
     import matplotlib.ticker
-    from motionlib.tables import METRIC_NAMES
+    from motionlib.tables import metric_name, table_metrics
 
-    fig, axes = figure("two", aspect=0.3, ncols=3, layout="constrained")
+    metrics = table_metrics(summary)
+    fig, axes = figure("two", aspect=0.3 if len(metrics) <= 3 else 0.25, ncols=len(metrics), layout="constrained")
     s = summary.sort_values(x)
-    for ax, metric in zip(axes, TABLE_METRICS):
+    for ax, metric in zip(axes, metrics):
         ax.errorbar(s[x], s[metric], yerr=_errors(s[metric], s[metric + "_lo"], s[metric + "_hi"]),
                     marker="o", ms=3.5, color=color, capsize=2, lw=0.8, label=label)
         if annotate:
@@ -302,7 +301,7 @@ def metric_panels(summary, x: str, *, color: str = PALETTE[0], xlabel: str = "",
                 set_formatter(matplotlib.ticker.EngFormatter(sep=""))
             ax.margins(x=0.15, y=0.25)
         ax.set_xlabel(xlabel)
-        ax.set_title(METRIC_NAMES[metric])
+        ax.set_title(metric_name(metric))
     return fig
 
 
@@ -336,8 +335,9 @@ def transfer_figure(summary, *, color: str = PALETTE[0], title: str = ""):
 def projection_subsets_figure(summary, *, family: str, rank: int, highlighted=()):
     """Tab. 3 figure: each projection subset's metrics against its trainable parameters, coloured by
     the number of projections; subsets with the same count are spread sideways; ``highlighted``
-    subsets (the paper's rows) are ringed."""
-    from motionlib.tables import METRIC_NAMES
+    subsets (the paper's rows) are ringed; the oracle's transfer and leakage get panels where
+    ``summary`` has them (toy runs)."""
+    from motionlib.tables import metric_name, table_metrics
 
     counts = sorted(summary["trainable_parameters"].unique())
     spread = 0.14 * (np.diff(counts).min() if len(counts) > 1 else counts[0])
@@ -345,8 +345,9 @@ def projection_subsets_figure(summary, *, family: str, rank: int, highlighted=()
     for count in counts:
         same = summary.index[summary["trainable_parameters"] == count]
         x[same] += (np.arange(len(same)) - (len(same) - 1) / 2) * spread
-    fig, axes = figure("two", aspect=0.75, nrows=3, sharex=True, layout="constrained")
-    for ax, metric in zip(axes, TABLE_METRICS):
+    metrics = table_metrics(summary)
+    fig, axes = figure("two", aspect=0.25 * len(metrics), nrows=len(metrics), sharex=True, layout="constrained")
+    for ax, metric in zip(axes, metrics):
         for (_, r), xi in zip(summary.iterrows(), x):
             color = PALETTE[len(r["projections"]) - 1]
             ax.errorbar(xi, r[metric], yerr=[[r[metric] - r[metric + "_lo"]], [r[metric + "_hi"] - r[metric]]],
@@ -355,7 +356,7 @@ def projection_subsets_figure(summary, *, family: str, rank: int, highlighted=()
                 ax.scatter(xi, r[metric], s=70, facecolors="none", edgecolors="black", lw=0.8, zorder=4)
             ax.annotate(r["method"], (xi, r[metric]), xytext=(0, 6), textcoords="offset points", ha="center",
                         fontsize=5.5, color=color, bbox=dict(fc="white", ec="none", pad=0.2, alpha=0.85))
-        ax.set_ylabel(METRIC_NAMES[metric])
+        ax.set_ylabel(metric_name(metric))
         ax.margins(y=0.25)
     for size in range(1, 5):
         axes[0].plot([], [], "o", ms=3.5, color=PALETTE[size - 1], label=f"{size} projection" + "s" * (size > 1))

@@ -17,6 +17,17 @@ from motionlib import provenance
 
 METRIC_NAMES = {"text_alignment": "Text Align.", "temporal_consistency": "Temp. Const.",
                 "pick_score": "PickScore"}
+# Toy models on toy clips (motionlib.evaluation.ORACLE_METRICS): read by the oracle; the paper has none.
+ORACLE_METRIC_NAMES = {"transfer": "Transfer (oracle)", "leakage": "Leakage (oracle)"}
+
+
+def table_metrics(summary: pd.DataFrame) -> tuple[str, ...]:
+    """The paper's three metrics, then the oracle's where ``summary`` has them (toy runs)."""
+    return (*METRIC_NAMES, *[m for m in ORACLE_METRIC_NAMES if m in summary and summary[m].notna().any()])
+
+
+def metric_name(metric: str) -> str:
+    return METRIC_NAMES.get(metric) or ORACLE_METRIC_NAMES.get(metric, metric)
 _NA = np.nan
 
 
@@ -58,13 +69,15 @@ def _value(x: float) -> str:
 
 
 def beside_paper(ours: pd.DataFrame, paper: pd.DataFrame | None, key: str,
-                 metrics: tuple[str, ...] = tuple(METRIC_NAMES)) -> pd.DataFrame:
+                 metrics: tuple[str, ...] | None = None) -> pd.DataFrame:
     """One string row per ``key`` value: ours as ``mean [lo, hi]`` and the paper's value.
 
     ``ours`` is :func:`motionlib.evaluation.summarize` output (``<metric>``, ``<metric>_lo``,
     ``<metric>_hi``); rows of ``paper`` without a match in ``ours`` appear with ours as "-", and
-    rows of ours the paper does not have get "-" for the paper.
+    rows of ours the paper does not have get "-" for the paper. ``metrics``: :func:`table_metrics`
+    of ``ours`` by default.
     """
+    metrics = metrics or table_metrics(ours)
     paper = paper if paper is not None else pd.DataFrame(columns=[key, *metrics])
     keys = list(dict.fromkeys([*ours[key].tolist(), *paper[key].tolist()]))
     rows = []
@@ -72,13 +85,13 @@ def beside_paper(ours: pd.DataFrame, paper: pd.DataFrame | None, key: str,
         mine, theirs = ours[ours[key] == k], paper[paper[key] == k]
         row = {key: str(k)}
         for m in metrics:
-            name = METRIC_NAMES.get(m, m)
-            if len(mine) and not np.isnan(mine[m].iloc[0]):
+            name = metric_name(m)
+            if len(mine) and m in mine and not np.isnan(mine[m].iloc[0]):
                 r = mine.iloc[0]
                 row[f"{name} (ours)"] = f"{r[m]:.2f} [{r[m + '_lo']:.2f}, {r[m + '_hi']:.2f}]"
             else:
                 row[f"{name} (ours)"] = "-"
-            row[f"{name} (paper)"] = _value(theirs[m].iloc[0]) if len(theirs) else "-"
+            row[f"{name} (paper)"] = _value(theirs[m].iloc[0]) if len(theirs) and m in theirs else "-"
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -127,20 +140,22 @@ def write_table(table: pd.DataFrame, out_dir: str | Path, stem: str, caption: st
 
 
 def comparison(ours: pd.DataFrame, paper_ours: pd.DataFrame | None = None,
-               metrics: tuple[str, ...] = tuple(METRIC_NAMES)) -> pd.DataFrame:
+               metrics: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Tab. 2's layout: the prior methods as the paper cites them, then ours as computed.
 
     ``ours``: :func:`motionlib.evaluation.summarize` rows (``method`` names them); ``paper_ours``:
     the paper's published numbers for the same rows (``method`` + metrics), shown as such.
+    ``metrics``: :func:`table_metrics` of ``ours`` by default (the oracle's have no paper value).
     """
-    rows = [{"Method": r["method"], **{METRIC_NAMES[m]: _value(r[m]) for m in metrics},
+    metrics = metrics or table_metrics(ours)
+    rows = [{"Method": r["method"], **{metric_name(m): _value(r[m]) if m in r else "-" for m in metrics},
              "Source": "cited (paper's Tab. 2)"} for _, r in PAPER_TAB2.iterrows()]
     for _, r in ours.iterrows():
-        rows.append({"Method": r["method"], **{METRIC_NAMES[m]: (
+        rows.append({"Method": r["method"], **{metric_name(m): (
             "-" if np.isnan(r[m]) else f"{r[m]:.2f} [{r[m + '_lo']:.2f}, {r[m + '_hi']:.2f}]") for m in metrics},
             "Source": "computed here"})
     if paper_ours is not None:
-        rows += [{"Method": r["method"], **{METRIC_NAMES[m]: _value(r[m]) for m in metrics},
+        rows += [{"Method": r["method"], **{metric_name(m): _value(r[m]) if m in r else "-" for m in metrics},
                   "Source": "paper (Tab. 1 row)"} for _, r in paper_ours.iterrows()]
     return pd.DataFrame(rows)
 

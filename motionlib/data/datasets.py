@@ -29,6 +29,7 @@ from motionlib import paths
 from motionlib.errors import DatasetError
 
 EDIT_KINDS = ("style", "object", "background", "multiple")
+TOY_SELECTIONS = ("toy", "zigzag", "transfer")  # select_videos("toy:N") ...: toy-world clips
 TGVE_CSV = "LOVEU-TGVE-2023_Dataset.csv"
 TGVE_SUBSETS = ("DAVIS_480p", "youtube_480p", "videvo_480p")
 TGVE_COLUMNS = {
@@ -42,7 +43,9 @@ TGVE_SECTIONS = {"davis": "DAVIS_480p", "youtube": "youtube_480p", "videvo": "vi
 
 @dataclass(frozen=True)
 class VideoItem:
-    """One video with its captions. ``path`` is an mp4/gif or frame folder (``None``: captions only)."""
+    """One video with its captions. ``path`` is an mp4/gif or frame folder (``None``: captions only);
+    ``toy_spec``, for a toy-world clip, the ``ClipSpec`` it was rendered from (``as_dict()``: the
+    ground truth the oracle reads samples against)."""
 
     name: str
     caption: str
@@ -50,6 +53,7 @@ class VideoItem:
     path: Path | None = None
     subset: str = ""
     num_frames: int | None = None
+    toy_spec: dict | None = None
 
     def edit(self, kind: str) -> str:
         """The edit caption of ``kind``: one of :data:`EDIT_KINDS` (every video), or a motion edit
@@ -172,7 +176,9 @@ def select_videos(videos: str | list[str] = "bundled", tgve_root: str | os.PathL
     - ``"bundled"``: the shipped clips; a list of bundled clip names picks some of them.
     - ``"toy"`` / ``"toy:N"``: the toy world's 20 (or first ``N``) held-out clips, straight paths;
       ``"zigzag"`` / ``"zigzag:N"``: its zigzag clips (:func:`motionlib.toyworld.dataset.toy_dataset`);
-      a list of toy clip names (``toy03``, ``zig00`` ...) picks some of them.
+      ``"transfer"`` / ``"transfer:N"``: the direction-transfer protocol's 8 (or first ``N``) references
+      with direction-free captions (:func:`motionlib.toyworld.dataset.reference_dataset`);
+      a list of toy clip names (``toy03``, ``zig00``, ``ref00`` ...) picks some of them.
     - with ``tgve_root`` (default: ``$MOTIONLIB_TGVE``): ``"all"`` or a list of TGVE video names
       (optionally within ``subset``).
 
@@ -180,12 +186,14 @@ def select_videos(videos: str | list[str] = "bundled", tgve_root: str | os.PathL
     """
     if not isinstance(videos, str) and len(videos) == 1 and _is_selection_word(videos[0]):
         videos = videos[0]
-    if isinstance(videos, str) and videos.partition(":")[0] in ("toy", "zigzag"):
-        from motionlib.toyworld.dataset import toy_dataset
+    if isinstance(videos, str) and videos.partition(":")[0] in TOY_SELECTIONS:
+        from motionlib.toyworld.dataset import reference_dataset, toy_dataset
 
         kind, _, count = videos.partition(":")
         if count and not count.isdigit():
             raise DatasetError(f"videos={videos!r}: write {kind}:N with N a number of toy clips (e.g. {kind}:3)")
+        if kind == "transfer":
+            return reference_dataset(int(count) if count else 8)
         return toy_dataset(int(count) if count else 20, path="zigzag" if kind == "zigzag" else "straight")
     if not isinstance(videos, str) and videos and all(_is_toy_name(v) for v in videos):
         return [find_video(v) for v in videos]
@@ -208,7 +216,7 @@ def select_videos(videos: str | list[str] = "bundled", tgve_root: str | os.PathL
 
 
 def _is_selection_word(word: str) -> bool:
-    return word in ("bundled", "all") or word.partition(":")[0] in ("toy", "zigzag")
+    return word in ("bundled", "all") or word.partition(":")[0] in TOY_SELECTIONS
 
 
 def _is_toy_name(name) -> bool:
@@ -218,7 +226,7 @@ def _is_toy_name(name) -> bool:
 
 
 def find_video(video: str | os.PathLike, tgve_root: str | os.PathLike | None = None) -> VideoItem:
-    """One video by bundled name, toy clip name (``toy03``, ``zig00``, or the full name), TGVE name
+    """One video by bundled name, toy clip name (``toy03``, ``zig00``, ``ref00``, or the full name), TGVE name
     (with ``tgve_root``), or path (captions then empty)."""
     if _is_toy_name(video):
         from motionlib.toyworld.dataset import find_toy_clip
