@@ -91,6 +91,17 @@ def test_summary_weighs_every_video_equally():
     assert table.loc[0, "n_videos"] == 2
 
 
+def test_the_oracle_metrics_are_summarized_and_tabled_only_where_they_were_read():
+    rows = pd.DataFrame({"model": "m", "method": "ours", "tau": 700, "video": ["a", "a", "b", "b"],
+                         "text_alignment": 1.0, "temporal_consistency": 1.0, "temporal_consistency_all_pairs": 1.0,
+                         "pick_score": np.nan, "transfer": [1.0, 0.0, 1.0, 1.0], "leakage": np.nan})
+    toy = summarize(rows, n_boot=200)
+    assert toy.loc[0, "transfer"] == pytest.approx((0.5 + 1.0) / 2) and "leakage" not in toy
+    table = beside_paper(toy, PAPER_TAB1["modelscope"], "tau").set_index("tau")
+    assert table.loc["700", "Transfer (oracle) (ours)"].startswith("0.75 [") and table.loc["700", "Transfer (oracle) (paper)"] == "-"
+    assert "transfer" not in summarize(rows.assign(transfer=np.nan), n_boot=200)
+
+
 def test_bad_methods_are_refused():
     model = load_model(FAMILY, "tiny", seed=0)
     with pytest.raises(ParameterError, match="distinct"):
