@@ -4,9 +4,11 @@
 model trained on them), rendered from ``seed`` and written once as lossless PNG frame folders under
 ``<cache>/toyworld/clips`` (so every reader of videos reads them). ``path="straight"`` clips
 (``toy00-...``) are what the base models know, for the resampling study (Fig. 1-2);
-``path="zigzag"`` clips (``zig00-...``) move in a way no base model saw, the references of the
-motion-customization notebooks (Tab. 1-4, Fig. 4-6). Each clip's edit captions change its
-appearance (TGVE's four kinds, which keep the motion words) or the motion too:
+``path="zigzag"`` clips (``zig00-...``) move in a way no base model saw. ``reference_dataset()``
+(``ref00-...``) is the direction-transfer protocol's references (:mod:`motionlib.toyworld.transfer`)
+with captions **without the direction word**, the toy references of the motion-customization
+notebooks (Tab. 1-4, Fig. 4-6). Each clip's edit captions change its appearance (TGVE's four kinds,
+which keep the motion words; a reference's keep none) or the motion too:
 
 ======================  =============================================  ===================
 edit kind               what changes                                   TGVE's counterpart
