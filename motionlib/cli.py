@@ -30,14 +30,16 @@ def _note(model) -> str:
 
 def cmd_models(args) -> int:
     from motionlib.models import FAMILIES, weights_status
+    from motionlib.models.loading import toy_sources
 
-    print(f"{'family':14s} {'hub checkpoint (source hub)':36s} {'paper setting':26s} weights")
+    print(f"{'family':14s} {'hub checkpoint (source hub)':36s} {'paper setting':26s} {'hub weights':18s} toy models")
     for name, fam in FAMILIES.items():
         d = fam.spec.paper
         setting = f"{d.num_frames}x{d.height}x{d.width}, {d.num_steps} st, cfg {d.guidance_scale:g}"
-        print(f"{name:14s} {fam.spec.hub_id:36s} {setting:26s} {weights_status(name)}")
-    print("\nsources: tiny (offline, seeded random weights), hub, hub:<org/name>, or a local "
-          "diffusers folder")
+        toys = ", ".join(toy_sources(name)) or "-"
+        print(f"{name:14s} {fam.spec.hub_id:36s} {setting:26s} {weights_status(name):18s} {toys}")
+    print("\nsources: toy (trained on the toy world, shipped; toy:<name> another shipped one), tiny (seeded "
+          "random weights, for unit tests only), hub, hub:<org/name>, or a local diffusers folder")
     return 0
 
 

@@ -317,4 +317,17 @@ def weights_status(family: str) -> str:
 
     spec = get_family(family).spec
     found = try_to_load_from_cache(spec.hub_id, "model_index.json")
-    return "cached locally" if isinstance(found, str) else "not found locally (tiny only)"
+    return "cached locally" if isinstance(found, str) else "not found locally"
+
+
+def toy_sources(family: str) -> list[str]:
+    """The shipped toy models of ``family`` as sources: ``"toy"`` and ``"toy:<name>"`` for the others."""
+    import json
+
+    name = get_family(family).spec.name
+    out = []
+    for folder in sorted(paths.TOY_MODELS_DIR.iterdir()):
+        record = folder / TOY_RECORD
+        if record.is_file() and json.loads(record.read_text()).get("family") == name:
+            out.append("toy" if folder.name == name else f"toy:{folder.name}")
+    return sorted(out, key=lambda s: s != "toy")
