@@ -46,6 +46,7 @@ def save_figure(fig, out_dir: str | Path, stem: str, rec: dict[str, Any]) -> lis
     """Write ``stem.pdf`` and ``stem.png`` (+ provenance sidecar). Tiny and toy results are labelled."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    fit_cell_labels(fig)
     if provenance.label(rec):
         fig.text(0.5, 1.0, provenance.label(rec), ha="center", va="bottom", fontsize=6, color="#D55E00")
     meta = {"Title": stem, "Subject": rec.get("what", ""), "Keywords": rec.get("label", "")}
@@ -101,14 +102,47 @@ def window_heatmap(ax, table, value: str, cmap: str = "cividis", label: str | No
     if len(reference):
         title += f" (no edit: {reference.mean():.2f})"
     ax.set_title(title)
-    if grid.shape[0] <= 12:
-        lo, hi = np.nanmin(grid.to_numpy(float)), np.nanmax(grid.to_numpy(float))
-        for (i, j), v in np.ndenumerate(grid.to_numpy(float)):
-            if np.isfinite(v):
-                dark = (v - lo) / ((hi - lo) or 1.0) < 0.5
-                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=4.5,
-                        color="white" if dark else "black")
+    values = grid.to_numpy(float)
+    lo, hi = np.nanmin(values), np.nanmax(values)
+    for (i, j), v in np.ndenumerate(values):
+        if np.isfinite(v):
+            dark = (v - lo) / ((hi - lo) or 1.0) < 0.5
+            ax.text(j, i, _cell_label(v, values), ha="center", va="center", fontsize=CELL_FONT[1],
+                    color="white" if dark else "black", gid=CELL_LABEL)
     return image
+
+
+CELL_LABEL = "cell-label"  # gid of a heatmap cell's annotation (fit_cell_labels finds them by it)
+CELL_FONT = (3.0, 4.5)  # points: the smallest readable, and the size a label starts at
+
+
+def fit_cell_labels(fig) -> None:
+    """After layout, size each heatmap's cell labels to fit their cells (a label at most 85% of a
+    cell's width, a character taken as 0.6 em), or remove them where that would take them under
+    ``CELL_FONT[0]`` points (the colour bar still reads the cells). :func:`save_figure` calls it; a
+    no-op for figures without cell labels."""
+    labels = {ax: [t for t in ax.texts if t.get_gid() == CELL_LABEL] for ax in fig.axes}
+    if not any(labels.values()):
+        return
+    fig.draw_without_rendering()  # the constrained layout's final axes sizes
+    for ax, texts in labels.items():
+        if not texts or not ax.images:
+            continue
+        cell_pt = ax.get_position().width * fig.get_figwidth() * 72 / ax.images[0].get_array().shape[1]
+        size = min(CELL_FONT[1], 0.85 * cell_pt / (0.6 * max(len(t.get_text()) for t in texts)))
+        for t in texts:
+            if size < CELL_FONT[0]:
+                t.remove()
+            else:
+                t.set_fontsize(size)
+
+
+def _cell_label(v: float, values: np.ndarray) -> str:
+    """Two decimals, without the leading zero when every value lies within (-1, 1) (".42", "-.07")."""
+    text = f"{v:.2f}"
+    if np.nanmax(np.abs(values)) < 1:
+        text = text.replace("0.", ".", 1)
+    return text
 
 
 def tradeoff_curve(ax, curve, tau_star: int | None = None, color: str = PALETTE[0], label: str | None = None,

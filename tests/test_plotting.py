@@ -1,0 +1,45 @@
+"""Figures a reader can read: heatmap cell labels fit their cells."""
+
+import matplotlib
+import numpy as np
+import pandas as pd
+
+from motionlib import plotting
+
+matplotlib.use("Agg")
+
+
+def _windows(step: int) -> pd.DataFrame:
+    taus = range(1000, -1, -step)
+    rng = np.random.default_rng(0)
+    return pd.DataFrame([{"tau_start": a, "tau_end": b, "v": rng.uniform(0, 0.5)} for a in taus for b in taus if a > b])
+
+
+def _cell_and_widest(fig, ax):
+    fig.set_dpi(300)  # fine enough that hinting does not round a label's width by a tenth
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    labels = [t for t in ax.texts if t.get_gid() == plotting.CELL_LABEL]
+    cell = ax.get_window_extent(renderer).width / ax.images[0].get_array().shape[1]
+    return cell, max((t.get_window_extent(renderer).width for t in labels), default=0.0), len(labels)
+
+
+def test_heatmap_labels_fit_their_cells_in_fig2s_three_family_layout(tmp_path):
+    fig, axes = plotting.figure("two", aspect=1.25, nrows=2, ncols=3, layout="constrained")
+    for ax in axes.flat:
+        fig.colorbar(plotting.window_heatmap(ax, _windows(100), "v"), ax=ax, shrink=0.8)
+    cell, widest, n = _cell_and_widest(fig, axes[0, 0])
+    assert widest > 0.9 * cell  # the labels as first set crowd their cells (the case this guards)
+    plotting.save_figure(fig, tmp_path, "heat", {"what": "test"})
+    cell, widest, n = _cell_and_widest(fig, axes[0, 0])
+    assert n == 55 and 0 < widest <= 0.9 * cell
+    plotting.fit_cell_labels(fig)  # a second call (a figure saved twice) leaves them as they are
+    assert _cell_and_widest(fig, axes[0, 0])[1] == widest
+    assert axes[0, 0].texts[0].get_text().startswith(".")  # values within (-1, 1) drop the leading zero
+
+
+def test_heatmap_labels_go_where_no_readable_size_fits():
+    fig, ax = plotting.figure("one", aspect=0.5)
+    plotting.window_heatmap(ax, _windows(20), "v")  # 50 x 50 cells in one column's width
+    plotting.fit_cell_labels(fig)
+    assert not [t for t in ax.texts if t.get_gid() == plotting.CELL_LABEL]
