@@ -168,3 +168,23 @@ def test_the_evaluation_reads_transfer_and_leakage_by_the_oracle_for_a_toy_model
     turned = replace(asked, direction=other, start=world.random_start(other, asked.speed, np.random.default_rng(0)))
     assert judge(world.render(turned), prompt)["transfer"] == 0.0
     assert oracle_judge(load_model("modelscope", "tiny"), item) is None
+
+
+def test_the_command_writes_the_open_check_the_rows_the_checks_and_each_adapters_loss_curve(tmp_path, monkeypatch):
+    import json
+
+    from motionlib.cli import main
+
+    monkeypatch.setenv("MOTIONLIB_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "out"
+    assert main(["toyworld", "transfer", "--model", "modelscope", "--references", "1", "--prompts", "1",
+                 "--seeds", "1", "--overfit-seeds", "2", "--taus", "1000", "0", "--steps", "3",
+                 "--train-steps", "2", "--open-appearances", "1", "--open-seeds", "1", "--out", str(out)]) == 0
+    rows = pd.read_csv(out / "transfer_rows_modelscope_straight.csv")
+    assert sorted(rows.groupby(["kind", "tau"]).size().items()) == [(("overfit", 0), 2), (("transfer", 0), 1),
+                                                                     (("transfer", 1000), 1)]
+    checks = pd.read_csv(out / "transfer_checks_modelscope_straight.csv").set_index("check")
+    assert checks.loc["(i) overfit", "value"] == rows[rows["kind"] == "overfit"]["transfer"].mean()
+    assert len(pd.read_csv(out / "open_direction_rows_modelscope.csv")) == 2  # free + named, 1 seed
+    adapters = json.loads((out / "transfer_adapters_modelscope_straight.json").read_text())
+    assert [a["tau"] for a in adapters] == [0] and len(adapters[0]["losses"]) == 2
