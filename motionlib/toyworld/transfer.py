@@ -241,7 +241,7 @@ def variants(projections=("qkvo",), ranks=(4,), mode: str = "lora", **common) ->
     if mode == "direct":
         return {f"{subset_label(p)} direct": CustomizeSettings(projections=p, mode="direct", **common)
                 for p in projections}
-    return {f"{subset_label(p)} r{r}": CustomizeSettings(projections=p, rank=int(r), alpha=float(r), **common)
+    return {f"{subset_label(p)} r{r}": CustomizeSettings(projections=p, rank=int(r), alpha=int(r), **common)
             for p in projections for r in ranks}
 
 
