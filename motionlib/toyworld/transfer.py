@@ -43,7 +43,7 @@ from motionlib.evaluation import customized_adapter
 from motionlib.models.base import PromptEmbeds, VideoModel
 from motionlib.sampling import ddim_schedule, denoise
 from motionlib.toyworld import oracle, world
-from motionlib.toyworld.dataset import CHANGED, free_caption, new_prompts, reference_specs
+from motionlib.toyworld.dataset import free_caption, new_prompts, reference_specs
 from motionlib.toyworld.oracle import transfer_reading as read_sample
 
 TAUS = (1000, 900, 800, 700, 600, 400, 0)
