@@ -132,7 +132,7 @@ def test_missing_hub_weights_give_a_clear_error(monkeypatch):
 def test_bad_sources_and_families(tmp_path):
     with pytest.raises(UnknownFamilyError, match="modelscope, latte, cogvideox"):
         load_model("sora")
-    with pytest.raises(UnknownSourceError, match="'tiny', 'toy', 'hub'"):
+    with pytest.raises(UnknownSourceError, match="'tiny', 'toy', 'toy:<name>', 'hub'"):
         load_model("latte", "random")
     with pytest.raises(WeightsNotFoundError, match="does not exist"):
         load_model("latte", tmp_path / "nowhere")
