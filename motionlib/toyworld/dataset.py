@@ -79,13 +79,11 @@ def training_paths(model) -> tuple[str, ...]:
     """The paths a toy model was trained on (its ``toyworld.json``); every path for a model not of the toy world."""
     import json
 
-    from motionlib.models.loading import TOY_RECORD
+    from motionlib.models.loading import TOY_RECORD, parse_source
 
     if not getattr(model, "is_toy", False):
         return world.PATHS
-    source = str(model.source)
-    folder = (paths.TOY_MODELS_DIR / model.family if source == "toy" else
-              paths.TOY_MODELS_DIR / source[4:] if source.startswith("toy:") else Path(source))
+    folder = Path(parse_source(model.family, model.source)[1])
     record = folder / TOY_RECORD
     if not record.is_file():
         return world.TRAINING_PATHS
