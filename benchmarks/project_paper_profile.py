@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 
-from motionlib.models import PAPER_FAMILIES
+from motionlib.families import paper_names
 from motionlib.projection import MEASURED, PHASES, project
 from motionlib.reproduce import plan
 
@@ -47,7 +47,7 @@ def main() -> None:
     scoped = show("paper profile (the paper's scope)", plan("paper"), a)
     print()
     every = show("paper profile, every notebook for all three families (--families modelscope latte cogvideox)",
-                 plan("paper", families=list(PAPER_FAMILIES)), a)
+                 plan("paper", families=paper_names()), a)
     print(f"\nGPU-hours on one GPU: quick {quick:.2f}; paper {scoped:.1f} in the paper's scope, {every:.1f} with "
           f"every family ({every - scoped:.1f} outside the paper's scope)")
 

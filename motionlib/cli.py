@@ -29,17 +29,19 @@ def _note(model) -> str:
 
 
 def cmd_models(args) -> int:
-    from motionlib.models import FAMILIES, weights_status
+    from motionlib import families
+    from motionlib.models import weights_status
     from motionlib.models.loading import toy_sources
 
     print(f"{'family':14s} {'hub checkpoint (source hub)':36s} {'paper setting':26s} {'hub weights':18s} toy models")
-    for name, fam in FAMILIES.items():
+    for fam in families.all_families():
         d = fam.spec.paper
         setting = f"{d.num_frames}x{d.height}x{d.width}, {d.num_steps} st, cfg {d.guidance_scale:g}"
-        toys = ", ".join(toy_sources(name)) or "-"
-        print(f"{name:14s} {fam.spec.hub_id:36s} {setting:26s} {weights_status(name):18s} {toys}")
-    print("\nsources: toy (trained on the toy world, shipped; toy:<name> another shipped one), tiny (seeded "
-          "random weights, for unit tests only), hub, hub:<org/name>, or a local diffusers folder")
+        toys = ", ".join(toy_sources(fam.name)) or "-"
+        print(f"{fam.name:14s} {fam.spec.hub_id:36s} {setting:26s} {weights_status(fam.name):18s} {toys}")
+    print("\nsources: toy (the default where one ships: trained on the toy world; toy:<name> another shipped "
+          "one), tiny (seeded random weights, for unit tests only), hub, hub:<org/name>, a local diffusers folder, "
+          "or a checkpoint twin's folder (motionlib twin)")
     return 0
 
 
@@ -227,9 +229,16 @@ def cmd_reproduce(args) -> int:
     return 0 if all(r.status == "ok" for r in runs) else 1
 
 
-def _model_args(p: argparse.ArgumentParser, model_help: str = "modelscope, latte, cogvideox or cogvideox-5b") -> None:
-    p.add_argument("--model", required=True, help=model_help)
-    p.add_argument("--source", default="tiny", help="tiny | hub | hub:<org/name> | PATH (default tiny)")
+def _family_list() -> str:
+    from motionlib import families
+
+    return ", ".join(families.names())
+
+
+def _model_args(p: argparse.ArgumentParser, model_help: str | None = None) -> None:
+    p.add_argument("--model", required=True, help=model_help or f"the model family: {_family_list()}")
+    p.add_argument("--source", help="toy | toy:<name> | tiny | hub | hub:<org/name> | PATH (default: the family's "
+                   "shipped toy model; tiny: seeded random weights, for unit tests only)")
 
 
 def _weights_seed_and_device(p: argparse.ArgumentParser) -> None:
@@ -252,7 +261,10 @@ def _load(args):
 
     from motionlib.models import load_model
 
-    return load_model(args.model, args.source, device=args.device, seed=args.weights_seed,
+    from motionlib.models.loading import default_source
+
+    source = args.source if args.source is not None else default_source(args.model)
+    return load_model(args.model, source, device=args.device, seed=args.weights_seed,
                       dtype=getattr(torch, args.dtype) if args.dtype else None, vae_slicing=args.vae_slicing,
                       vae_tiling=args.vae_tiling, cpu_offload=args.cpu_offload, compile=args.compile or None)
 
@@ -328,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", default="lora", choices=["lora", "direct"], help="LoRA or direct weight tuning")
     p.add_argument("--rank", type=int, default=4, help="LoRA rank (default 4)")
     p.add_argument("--alpha", type=float, help="LoRA alpha (default: the rank)")
-    p.add_argument("--steps", type=int, help="training steps (default: 300 for real models, 20 for tiny)")
+    p.add_argument("--steps", type=int, help="training steps (default: the family's for real models, 200 for toy, 20 for tiny)")
     p.add_argument("--lr", type=float, help="learning rate (default: the family's)")
     p.add_argument("--frames", type=int, help="frames of the reference video (default: the family's)")
     p.add_argument("--height", type=int)
@@ -353,7 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("twin", help="write a checkpoint twin: the real checkpoint's layout and configs with "
                        "seeded random weights (load it with --source DIR)")
-    p.add_argument("family", help="modelscope, latte, cogvideox or cogvideox-5b")
+    p.add_argument("family", help=f"the family whose published checkpoint to copy: {_family_list()}")
     p.add_argument("--out", required=True, help="folder to write (a diffusers checkpoint folder)")
     p.add_argument("--scale", default="reduced", choices=["full", "reduced"],
                    help="full: the published size; reduced (default): one layer/block per stage, every width kept")
@@ -383,7 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", nargs="+", metavar="NAME", help="only notebooks whose name contains NAME")
     p.add_argument("--families", nargs="+", metavar="FAMILY",
                    help="paper profile: run every model notebook for these families (default: the paper's scope, "
-                        "Tab. 3 and Tab. 4 with Latte only, the rest for modelscope, latte and cogvideox)")
+                        "Tab. 3 and Tab. 4 with Latte only, the rest for the paper's three families)")
     p.add_argument("--out", help="output root (default figures/)")
     p.add_argument("--executor", choices=["serial", "ray"],
                    help="where the batch notebooks run their units (default: the profile's: smoke and toy serial, paper ray)")

@@ -71,7 +71,7 @@ class EvalSettings:
     height: int | None = None
     width: int | None = None
     # Samples per denoiser pass (memory, not results: a batched sample equals the one drawn alone up to
-    # float rounding); None = the family default (motionlib.customize.settings.FAMILY_SAMPLE_BATCH;
+    # float rounding); None = the family default (Family.sample_batch, motionlib.families;
     # tiny and toy models: all of a unit's samples at once).
     sample_batch: int | None = None
 

@@ -20,8 +20,6 @@ ONE_COLUMN_IN = 3.3
 TWO_COLUMN_IN = 7.0
 # Okabe & Ito (2008) colour-blind-safe palette.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
-FAMILY_COLORS = {"modelscope": PALETTE[0], "latte": PALETTE[1], "cogvideox": PALETTE[2],
-                 "cogvideox-5b": PALETTE[3]}
 
 STYLE = {
     "pdf.fonttype": 42, "ps.fonttype": 42, "font.size": 8, "axes.titlesize": 8,
@@ -29,6 +27,17 @@ STYLE = {
     "axes.prop_cycle": matplotlib.cycler(color=PALETTE), "axes.spines.top": False,
     "axes.spines.right": False, "figure.dpi": 150, "savefig.dpi": 300, "savefig.bbox": "tight",
 }
+
+
+def family_color(family: str, fallback: int = 0) -> str:
+    """The family's plot colour (``Family.color``); a palette colour for a name that is no family."""
+    from motionlib import families
+    from motionlib.errors import UnknownFamilyError
+
+    try:
+        return families.get(family).color
+    except UnknownFamilyError:
+        return PALETTE[fallback % len(PALETTE)]
 
 
 def use_style() -> None:
@@ -188,7 +197,7 @@ def tradeoff_figure(studies: dict, width: str = "two"):
         for i, (value, label) in enumerate([("clip_change", "CLIP score change"), ("flow_similarity", "flow similarity")]):
             image = window_heatmap(axes[i, j], study.summary, value, label=f"{name}: {label}")
             fig.colorbar(image, ax=axes[i, j], shrink=0.8)
-        color = FAMILY_COLORS.get(name.split()[0], PALETTE[j % len(PALETTE)])
+        color = family_color(name.split()[0], j)
         tradeoff_curve(axes[2, j], study.curve, study.tau_star, color=color, label=name,
                        no_edit=study.no_edit, tau_star_interval=study.tau_star_interval)
         axes[2, j].legend(frameon=False, fontsize=5)

@@ -34,8 +34,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from motionlib import paths
-from motionlib.customize.settings import FAMILY_TRAINING, projection_subsets
+from motionlib import families, paths
+from motionlib.customize.settings import projection_subsets
 
 MEASURED = paths.ASSETS_DIR / "fullsize_gpu_h200.json"
 RAY_START_S = 15.0  # a local Ray cluster's start-up, measured on this project's 2-core machines (bench_scaleout.py)
@@ -96,7 +96,6 @@ def video_names(videos, limit: int | None = None) -> list[str]:
 def units_of(run, done: set, limit: int | None = None) -> list[Unit]:
     """The units of one notebook run that no earlier run (``done``, updated here) already makes."""
     from motionlib.reproduce import notebook_parameters
-    from motionlib.tables import PAPER_BEST_TAU, PAPER_TAUS
 
     p = {**notebook_parameters(run.notebook), **run.parameters}
     stem = run.notebook.stem
@@ -114,7 +113,7 @@ def units_of(run, done: set, limit: int | None = None) -> list[Unit]:
                                     grid=p.get("grid", 100), steps=steps))
         return out
     family = p["family"]
-    best = p.get("tau") or PAPER_BEST_TAU[family]
+    best = p.get("tau") or families.get(family).paper_best_tau
     lora = dict(tau=best, projections=p.get("projections") or "qkvo", rank=p.get("rank", 4), mode="lora")
     if stem.startswith("fig4"):
         names, variants = [p["video"]], [lora, {**lora, "tau": 0}, {**lora, "tau": 1000}]
@@ -123,7 +122,7 @@ def units_of(run, done: set, limit: int | None = None) -> list[Unit]:
     else:
         names = video_names(p.get("videos"), limit)
         if stem.startswith("tab1"):
-            variants = [{**lora, "tau": t} for t in (p.get("taus") or PAPER_TAUS[family])]
+            variants = [{**lora, "tau": t} for t in (p.get("taus") or families.get(family).paper_taus)]
         elif stem.startswith("tab2"):
             variants = [lora]
         elif stem.startswith("tab3"):
@@ -153,7 +152,7 @@ def phase_seconds(unit: Unit, measured: dict[str, dict]) -> dict[str, float]:
     m = measured[unit.family]
     if unit.kind == "sweep":
         return {"sweep": m["projected_sweep_min"] * 60, "training": 0.0, "sampling": 0.0, "decode": 0.0}
-    train_steps = FAMILY_TRAINING[unit.family][1] if unit.trains else 0
+    train_steps = families.get(unit.family).lora.train_steps if unit.trains else 0
     return {"sweep": 0.0, "training": train_steps * m["customize_step_s"],
             "sampling": unit.samples * unit.steps * m["call_cfg_batched_s"], "decode": unit.samples * m["decode_s"]}
 
@@ -164,7 +163,7 @@ def lower_bound_seconds(unit: Unit, measured: dict[str, dict]) -> float:
     m = measured[unit.family]
     if unit.kind == "sweep":
         return m["sweep_evaluations"] * m["call_cfg_batched_s"]
-    train_steps = FAMILY_TRAINING[unit.family][1] if unit.trains else 0
+    train_steps = families.get(unit.family).lora.train_steps if unit.trains else 0
     return train_steps * m["customize_step_s"] + unit.samples * unit.steps * m["call_cfg_batched_s"]
 
 

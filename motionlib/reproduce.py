@@ -53,7 +53,7 @@ from tqdm.auto import tqdm
 
 from motionlib import paths
 from motionlib.errors import ParameterError
-from motionlib.models import PAPER_FAMILIES
+from motionlib.families import paper_names
 
 PROFILES = ("smoke", "toy", "quick", "paper")
 KERNEL_NAME = "motionlib"
@@ -141,7 +141,7 @@ def plan(profile: str = "smoke", only: list[str] | None = None, out: str | Path 
     ``overrides`` (e.g. ``{"executor": "ray"}``) set those parameters in every notebook that has them,
     over the profile's parameter files. ``families`` (paper profile only) runs every model notebook for
     these families, in place of the paper's scope (each notebook's ``run_families``, else all of
-    :data:`PAPER_FAMILIES`).
+    :func:`motionlib.families.paper_names`).
     """
     if profile not in PROFILES:
         raise ParameterError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
@@ -149,9 +149,9 @@ def plan(profile: str = "smoke", only: list[str] | None = None, out: str | Path 
         if profile != "paper":
             raise ParameterError(f"--families applies to the paper profile only (the {profile} profile's notebooks "
                                  "choose their families in their own parameters)")
-        unknown = [f for f in families if f not in PAPER_FAMILIES]
+        unknown = [f for f in families if f not in paper_names()]
         if unknown or not families:
-            raise ParameterError(f"--families {' '.join(families)}: choose among {', '.join(PAPER_FAMILIES)}")
+            raise ParameterError(f"--families {' '.join(families)}: choose among {', '.join(paper_names())}")
     root = Path(out).resolve() if out else paths.figures_dir()
     found = notebooks()
     if only:
@@ -174,11 +174,11 @@ def plan(profile: str = "smoke", only: list[str] | None = None, out: str | Path 
             continue
         extra = (yaml.safe_load(specific.read_text()) or {}) if specific.exists() else {}
         steer = {key: extra.pop(key) for key in PROFILE_KEYS if key in extra}  # not notebook parameters
-        scope = steer.get("run_families") or list(PAPER_FAMILIES)  # the paper's scope for this notebook
+        scope = steer.get("run_families") or paper_names()  # the paper's scope for this notebook
         if "family" not in notebook_parameters(nb):  # no model (the user study): one run
             runs.append(Run(nb.stem, nb, root / profile / nb.stem, extra))
             continue
-        for family in families or [f for f in PAPER_FAMILIES if f in scope]:
+        for family in families or [f for f in paper_names() if f in scope]:
             params = yaml.safe_load((paths.PARAMS_DIR / "paper" / f"{family}.yaml").read_text())
             params.update(extra)
             runs.append(Run(f"{nb.stem}-{family}", nb, root / profile / f"{nb.stem}-{family}", params))

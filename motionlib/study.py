@@ -1,7 +1,7 @@
 """What every customization notebook (Tab. 1-4, Fig. 4 and 6) starts from, built by one call.
 
 ``study = open_study("tab3_projections", family, source, ...)`` loads the model, the scorers and the
-videos, resolves ``tau`` (None: the paper's best for the family, :data:`motionlib.tables.PAPER_BEST_TAU`)
+videos, resolves ``tau`` (None: the paper's best for the family, ``Family.paper_best_tau``)
 and the sampling settings, makes the output folder and sets the plotting style; ``study.lora(...)``
 gives :class:`~motionlib.customize.CustomizeSettings` with the study's frames and seed, and
 ``study.record(what, methods)`` the provenance record of the notebook's outputs.
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from motionlib.customize import CustomizeSettings
+from motionlib.errors import ParameterError
 from motionlib.data import select_videos
 from motionlib.evaluation import EvalSettings, Method
 from motionlib.models.base import VideoModel
@@ -53,7 +54,7 @@ def open_study(notebook: str, family: str, source: str, *, device: str = "cpu", 
                edit_kinds=("object",), samples: int = 1, out_dir=None, items: list | None = None) -> CustomizationStudy:
     """Load everything a customization notebook needs; ``pick="none"`` scores without PickScore.
     ``items`` (VideoItems) replaces ``videos``, ``tgve_root`` and ``subset``."""
-    from motionlib import paths, plotting, tables
+    from motionlib import families, paths, plotting
     from motionlib.metrics import clip_scorer, pick_scorer
     from motionlib.models import load_model
 
@@ -63,7 +64,9 @@ def open_study(notebook: str, family: str, source: str, *, device: str = "cpu", 
     clip_model = clip_scorer(clip, model, device=device)
     pick_model = None if pick == "none" else pick_scorer(pick, model, device=device)
     items = list(items) if items is not None else select_videos(videos, tgve_root, subset)
-    tau = tables.PAPER_BEST_TAU.get(model.family, 700) if tau is None else tau
+    tau = families.get(model.family).paper_best_tau if tau is None else tau
+    if tau is None:
+        raise ParameterError(f"the paper chose no tau for {model.family}: pass tau (e.g. 700)")
     frames = dict(num_frames=num_frames, height=height, width=width)
     settings = EvalSettings(edit_kinds=tuple(edit_kinds), num_samples=samples, seed=seed, num_steps=steps,
                             guidance_scale=guidance, **frames)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from motionlib import provenance
+from motionlib import families, provenance
 
 METRIC_NAMES = {"text_alignment": "Text Align.", "temporal_consistency": "Temp. Const.",
                 "pick_score": "PickScore"}
@@ -35,20 +35,12 @@ def _frame(key: str, rows: dict) -> pd.DataFrame:
     return pd.DataFrame([{key: k, **dict(zip(METRIC_NAMES, v))} for k, v in rows.items()])
 
 
-# Tab. 1: LoRA r = alpha = 4 trained and applied at t >= tau; tau = 1000 is the base model.
-PAPER_TAB1 = {
-    "modelscope": _frame("tau", {1000: (26.05, 94.88, 20.13), 750: (28.04, 96.39, 20.68),
-                                 700: (28.16, 96.42, 20.77), 650: (27.97, 96.31, 20.79), 0: (27.43, 96.25, 20.49)}),
-    "latte": _frame("tau", {1000: (29.28, 93.16, 20.84), 750: (31.85, 97.12, 21.65), 700: (31.96, 97.19, 21.68),
-                            650: (31.88, 97.21, 21.66), 0: (31.26, 96.99, 21.47)}),
-    "cogvideox": _frame("tau", {1000: (28.15, 96.69, 20.65), 950: (30.14, 98.11, 21.09),
-                                900: (29.93, 98.10, 21.00), 850: (29.61, 97.76, 20.92), 0: (29.67, 97.41, 21.30)}),
-}
-# The tau values of Tab. 1 per family, in the paper's row order.
-PAPER_TAUS = {family: [int(t) for t in table["tau"]] for family, table in PAPER_TAB1.items()}
-PAPER_TAUS["cogvideox-5b"] = PAPER_TAUS["cogvideox"]
-# The paper's chosen tau per family (its best Tab. 1 row; "ours" in Tab. 2).
-PAPER_BEST_TAU = {"modelscope": 700, "latte": 700, "cogvideox": 950, "cogvideox-5b": 950}
+def paper_tab1(family: str) -> pd.DataFrame | None:
+    """Tab. 1 for ``family`` (LoRA r = alpha = 4 trained and applied at t >= tau; tau = 1000 is the base
+    model), from the family's ``paper_tab1`` (motionlib/families/<name>.py); ``None`` where the paper has none."""
+    rows = families.get(family).paper_tab1
+    return _frame("tau", rows) if rows else None
+
 
 # Tab. 2: prior methods on LOVEU-TGVE as the paper cites them (not recomputed here).
 PAPER_TAB2 = _frame("method", {
@@ -162,7 +154,7 @@ def comparison(ours: pd.DataFrame, paper_ours: pd.DataFrame | None = None,
 
 def paper_ours(family: str, tau: int, name: str) -> pd.DataFrame | None:
     """The paper's Tab. 1 row of ``family`` at ``tau`` as a one-row frame named ``name`` (or None)."""
-    table = PAPER_TAB1.get(family)
+    table = paper_tab1(family)
     if table is None or tau not in set(table["tau"]):
         return None
     return table[table["tau"] == tau].drop(columns="tau").assign(method=name)

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from motionlib.models.loading import quiet_diffusers
-from motionlib.twins import CHECKPOINTS, facts
+from motionlib.twins import checkpoints, facts
 
 
 def _size(comp) -> str:
@@ -25,14 +25,14 @@ def main() -> None:
     with quiet_diffusers():
         print("| checkpoint | component | class | parameters (full twin) | published weights |")
         print("|---|---|---|---:|---|")
-        for family, ckpt in CHECKPOINTS.items():
+        for family, ckpt in checkpoints().items():
             counts = facts.parameter_counts(family)
             for name, comp in ckpt.components.items():
                 print(f"| {ckpt.hub_id} | {name} | {comp.class_name} | {counts[name]:,} | {_size(comp)} |")
         print()
         print("| family | adapted group | QKVO | QKV | VO | O | all attentions, QKVO |")
         print("|---|---|---:|---:|---:|---:|---:|")
-        for family in CHECKPOINTS:
+        for family in checkpoints():
             group = "joint" if family.startswith("cogvideox") else "temporal"
             cells = [facts.lora_parameters(family, group, p) for p in ("qkvo", "qkv", "vo", "o")]
             cells.append(facts.lora_parameters(family, "all", "qkvo"))

@@ -24,12 +24,25 @@ def test_models_lists_the_three_families(capsys):
 @pytest.mark.parametrize("family", ["modelscope", "latte", "cogvideox"])
 def test_sample_writes_a_16_frame_mp4(tmp_path, family, capsys):
     out = tmp_path / f"{family}.mp4"
-    assert main(["sample", "--model", family, "--prompt", "a dog runs", "--out", str(out)]) == 0
+    assert main(["sample", "--model", family, "--source", "tiny", "--prompt", "a dog runs", "--out", str(out)]) == 0
     assert count_frames(out) == 16
     assert read_video(out, num_frames=16).shape == (16, 64, 64, 3)
     record = json.loads((tmp_path / f"{family}.provenance.json").read_text())
     assert record["tiny_random_weights"] and record["models"][0]["family"] == family
     assert provenance.TINY_LABEL in capsys.readouterr().out
+
+
+def test_without_a_source_commands_use_the_shipped_toy_model(tmp_path, capsys):
+    out = tmp_path / "toy.mp4"
+    assert main(["sample", "--model", "latte", "--prompt", "a red square moves right on a gray background",
+                 "--steps", "2", "--out", str(out)]) == 0
+    record = json.loads((tmp_path / "toy.provenance.json").read_text())
+    assert record["toy_world"] and not record["tiny_random_weights"] and record["models"][0]["source"] == "toy"
+    assert read_video(out).shape[1:3] == (32, 32) and provenance.TOY_LABEL in capsys.readouterr().out
+    # A family without a shipped toy model names the sources to choose from, in one line.
+    assert main(["sample", "--model", "cogvideox-5b", "--prompt", "x", "--out", str(tmp_path / "x.mp4")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "no toy model ships for cogvideox-5b" in err and "--source" in err and len(err.splitlines()) == 1
 
 
 @pytest.mark.parametrize("argv, fragment", [
@@ -232,18 +245,18 @@ def outside_clip(tmp_path_factory):
 @pytest.mark.parametrize("family", ["modelscope", "latte", "cogvideox"])
 def test_customize_then_generate_on_an_outside_clip(family, outside_clip, tmp_path, capsys):
     adapter = tmp_path / "adapter"
-    assert main(["customize", "--model", family, "--video", str(outside_clip), "--caption", "a person walks",
-                 "--tau", "700", "--steps", "3", "--out", str(adapter)]) == 0
+    assert main(["customize", "--model", family, "--source", "tiny", "--video", str(outside_clip), "--caption",
+                 "a person walks", "--tau", "700", "--steps", "3", "--out", str(adapter)]) == 0
     record = json.loads((adapter / "adapter.json").read_text())
     assert record["settings"]["tau"] == 700 and record["steps"] == 3 and record["mode"] == "lora"
     assert (adapter / "adapter.safetensors").exists() and "3 steps" in capsys.readouterr().out
     # Run again: the finished run is resumed at its last checkpoint, not retrained.
-    assert main(["customize", "--model", family, "--video", str(outside_clip), "--caption", "a person walks",
-                 "--tau", "700", "--steps", "3", "--out", str(adapter)]) == 0
+    assert main(["customize", "--model", family, "--source", "tiny", "--video", str(outside_clip), "--caption",
+                 "a person walks", "--tau", "700", "--steps", "3", "--out", str(adapter)]) == 0
     assert "resumed at step 3" in capsys.readouterr().out
     out = tmp_path / "videos"
-    assert main(["generate", "--model", family, "--adapter", str(adapter), "--prompt", "a robot walks",
-                 "--samples", "2", "--seed", "7", "--out", str(out)]) == 0
+    assert main(["generate", "--model", family, "--source", "tiny", "--adapter", str(adapter), "--prompt",
+                 "a robot walks", "--samples", "2", "--seed", "7", "--out", str(out)]) == 0
     videos = sorted(out.glob("*.mp4"))
     assert [v.name for v in videos] == ["sample0_seed7.mp4", "sample1_seed8.mp4"]
     first, second = (read_video(v) for v in videos)
@@ -254,8 +267,8 @@ def test_customize_then_generate_on_an_outside_clip(family, outside_clip, tmp_pa
 
 def test_generate_refuses_an_adapter_of_another_family(outside_clip, tmp_path, capsys):
     adapter = tmp_path / "adapter"
-    assert main(["customize", "--model", "latte", "--video", str(outside_clip), "--caption", "a person walks",
-                 "--steps", "1", "--out", str(adapter)]) == 0
-    assert main(["generate", "--model", "cogvideox", "--adapter", str(adapter), "--prompt", "x",
+    assert main(["customize", "--model", "latte", "--source", "tiny", "--video", str(outside_clip), "--caption",
+                 "a person walks", "--steps", "1", "--out", str(adapter)]) == 0
+    assert main(["generate", "--model", "cogvideox", "--source", "tiny", "--adapter", str(adapter), "--prompt", "x",
                  "--out", str(tmp_path / "v")]) == 2
     assert "trained on latte" in capsys.readouterr().err

@@ -12,7 +12,8 @@ from motionlib.evaluation import EvalSettings, Method, evaluate, summarize
 from motionlib.metrics import clip_score, temporal_consistency, tiny_clip_scorer, tiny_pick_scorer
 from motionlib.models import load_model
 from motionlib.sampling import generate
-from motionlib.tables import PAPER_TAB1, PAPER_TAUS, beside_paper, to_latex, to_markdown
+from motionlib import families
+from motionlib.tables import beside_paper, paper_tab1, to_latex, to_markdown
 
 FAMILY = "cogvideox"
 SMALL = dict(num_frames=9, height=32, width=32)
@@ -97,7 +98,7 @@ def test_the_oracle_metrics_are_summarized_and_tabled_only_where_they_were_read(
                          "pick_score": np.nan, "transfer": [1.0, 0.0, 1.0, 1.0], "leakage": np.nan})
     toy = summarize(rows, n_boot=200)
     assert toy.loc[0, "transfer"] == pytest.approx((0.5 + 1.0) / 2) and "leakage" not in toy
-    table = beside_paper(toy, PAPER_TAB1["modelscope"], "tau").set_index("tau")
+    table = beside_paper(toy, paper_tab1("modelscope"), "tau").set_index("tau")
     assert table.loc["700", "Transfer (oracle) (ours)"].startswith("0.75 [") and table.loc["700", "Transfer (oracle) (paper)"] == "-"
     assert "transfer" not in summarize(rows.assign(transfer=np.nan), n_boot=200)
 
@@ -111,11 +112,11 @@ def test_bad_methods_are_refused():
 
 
 def test_tables_put_ours_beside_the_paper():
-    assert PAPER_TAUS["latte"] == [1000, 750, 700, 650, 0] and PAPER_TAUS["cogvideox"][1] == 950
+    assert families.get("latte").paper_taus == [1000, 750, 700, 650, 0] and families.get("cogvideox").paper_taus[1] == 950
     ours = pd.DataFrame({"tau": [700, 123]})
     for m in ("text_alignment", "temporal_consistency", "pick_score"):
         ours[m], ours[m + "_lo"], ours[m + "_hi"] = [1.0, 2.0], [0.5, 1.5], [1.5, 2.5]
-    table = beside_paper(ours, PAPER_TAB1["modelscope"], "tau")
+    table = beside_paper(ours, paper_tab1("modelscope"), "tau")
     assert table["tau"].tolist() == ["700", "123", "1000", "750", "650", "0"]
     row = table.set_index("tau").loc["700"]
     assert row["Text Align. (ours)"] == "1.00 [0.50, 1.50]" and row["Text Align. (paper)"] == "28.16"
@@ -143,11 +144,10 @@ def test_open_study_resolves_the_notebooks_shared_setup(tmp_path):
     from motionlib import provenance
     from motionlib.evaluation import Method
     from motionlib.study import open_study
-    from motionlib.tables import PAPER_BEST_TAU
 
     study = open_study("tab9", "cogvideox", "tiny", videos=["car-turn"], clip="tiny", pick="none",
                        num_frames=9, height=32, width=32, steps=2, out_dir=tmp_path / "out")
-    assert study.tau == PAPER_BEST_TAU["cogvideox"] and study.pick_model is None
+    assert study.tau == families.get("cogvideox").paper_best_tau and study.pick_model is None
     assert [i.name for i in study.items] == ["car-turn"] and study.out.is_dir()
     lora = study.lora(rank=8)
     assert (lora.tau, lora.rank, lora.num_frames, lora.height, lora.seed) == (950, 8, 9, 32, 0)

@@ -217,7 +217,7 @@ def test_a_two_node_loopback_cluster_gives_the_serial_result(serial, tmp_path, m
         # the driver is `motionlib sweep` in its own process, as a user runs it on a cluster's head
         out = tmp_path / "out"
         cli = subprocess.run(
-            [str(Path(sys.executable).with_name("motionlib")), "sweep", "--model", FAMILY, "--videos", "bundled",
+            [str(Path(sys.executable).with_name("motionlib")), "sweep", "--model", FAMILY, "--source", "tiny", "--videos", "bundled",
              "--steps", str(SWEEP.num_steps), "--grid", str(SWEEP.grid), "--frames", str(SWEEP.num_frames),
              "--height", str(SWEEP.height), "--width", str(SWEEP.width), "--executor", "ray",
              "--address", f"127.0.0.1:{port}", "--out", str(out)],

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from motionlib.errors import UnknownFamilyError, UnknownSourceError, WeightsNotFoundError
-from motionlib.models import FAMILIES, load_model, select
+from motionlib import families
+from motionlib.models import load_model, select
 from motionlib.sampling import ddim_schedule, denoise, generate, initial_noise
 from tests.conftest import tiny
 
@@ -141,7 +142,7 @@ def test_bad_sources_and_families(tmp_path):
 
 
 def test_every_family_has_paper_defaults():
-    paper = {name: fam.spec.paper for name, fam in FAMILIES.items()}
+    paper = {fam.name: fam.spec.paper for fam in families.all_families()}
     assert (paper["modelscope"].height, paper["latte"].height, paper["cogvideox"].height) == (256, 512, 480)
     assert {p.num_frames for p in paper.values()} == {16}
     assert (paper["modelscope"].guidance_scale, paper["latte"].guidance_scale,

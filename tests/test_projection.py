@@ -8,7 +8,8 @@ from motionlib.customize.settings import projection_subsets
 from motionlib.data import bundled_dataset
 from motionlib.evaluation import EvalSettings, Method, evaluate
 from motionlib.metrics import tiny_clip_scorer
-from motionlib.models import PAPER_FAMILIES, load_model
+from motionlib.families import paper_names
+from motionlib.models import load_model
 from motionlib.projection import CacheIndex, Unit, project
 from motionlib.reproduce import plan
 from motionlib.sweep import SweepSettings, run_sweep
@@ -20,7 +21,7 @@ def test_quick_profile_fits_the_hour_and_the_paper_scope_is_the_smaller():
     assert {u.video for u in quick.units} == {"bmx-rider", "basketball-mall", "seagull-flying", "cat-dog-play"}
     assert {u.family for u in quick.units if u.kind == "customize"} == {"modelscope"}
     assert quick.gpu_hours() <= 1.5
-    scoped, every = project(plan("paper")), project(plan("paper", families=list(PAPER_FAMILIES)))
+    scoped, every = project(plan("paper")), project(plan("paper", families=paper_names()))
     assert scoped.gpu_hours() < every.gpu_hours()
     assert {r.name for r in scoped.runs if r.name.startswith("tab3")} == {"tab3_projections-latte"}
     tab3 = next(r for r in scoped.runs if r.name == "tab3_projections-latte")

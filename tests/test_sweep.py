@@ -80,7 +80,7 @@ def test_cache_key_changes_with_the_video_content(clip_path, tmp_path, monkeypat
 
 def test_cli_sweep_writes_55_rows(clip_path, tmp_path, capsys):
     out = tmp_path / "out"
-    argv = ["sweep", "--model", "latte", "--video", str(clip_path), "--caption", "a man is skiing",
+    argv = ["sweep", "--model", "latte", "--source", "tiny", "--video", str(clip_path), "--caption", "a man is skiing",
             "--edit", "a robot is skiing", "--steps", "10", "--out", str(out)]
     assert main(argv) == 0
     rows = pd.read_csv(out / "sweep.csv")

@@ -12,7 +12,7 @@ import pytest
 from motionlib import paths, provenance
 from motionlib.errors import WeightsNotFoundError
 from motionlib.models import load_model
-from motionlib.models.loading import TOY_FAMILIES
+from motionlib.families import toy_names
 from motionlib.toyworld import quality, world
 
 
@@ -21,7 +21,7 @@ def toy(family: str):
     return load_model(family, "toy")
 
 
-@pytest.fixture(params=TOY_FAMILIES)
+@pytest.fixture(params=toy_names())
 def toy_model(request):
     return toy(request.param)
 
@@ -67,7 +67,7 @@ def held_out_accuracy(family: str):
     return quality.accuracy_table(rows).iloc[0]
 
 
-@pytest.mark.parametrize("family", TOY_FAMILIES)
+@pytest.mark.parametrize("family", toy_names())
 @pytest.mark.parametrize("attribute", ["colour", "shape", "direction"])  # chance: 1/4, 1/3, 1/4
 def test_toy_models_generate_what_held_out_captions_say(family, attribute, request):
     if (family, attribute) in NOT_LEARNED:
@@ -87,7 +87,7 @@ def inverted(family: str):
     return rows[rows["how"] == "invert g 1, resample g 1"]
 
 
-@pytest.mark.parametrize("family", TOY_FAMILIES)
+@pytest.mark.parametrize("family", toy_names())
 def test_inversion_then_resampling_with_the_caption_keeps_every_attribute(family, request):
     if family in VAE_LIMITED:
         request.applymarker(pytest.mark.xfail(reason=VAE_LIMITED[family], strict=True))
@@ -96,7 +96,7 @@ def test_inversion_then_resampling_with_the_caption_keeps_every_attribute(family
     assert (inverted_rows["trajectory_error_px"] < 1.5).all()
 
 
-@pytest.mark.parametrize("family", TOY_FAMILIES)
+@pytest.mark.parametrize("family", toy_names())
 def test_inversion_then_resampling_loses_little_beyond_the_vae(family, request):
     """DDIM inversion + resampling with c at guidance 1 against the VAE's own round trip (the ceiling):
     at most 3 dB below it, i.e. at most twice the VAE's squared error (25 steps here)."""
@@ -107,7 +107,7 @@ def test_inversion_then_resampling_loses_little_beyond_the_vae(family, request):
     assert (rows["vae"] - rows["invert g 1, resample g 1"] < 3.0).all(), rows
 
 
-@pytest.mark.parametrize("family", TOY_FAMILIES)
+@pytest.mark.parametrize("family", toy_names())
 def test_inversion_then_resampling_with_the_caption_reconstructs_the_pixels(family, request):
     if family == "latte":
         request.applymarker(pytest.mark.xfail(

@@ -187,10 +187,10 @@ def test_training_writes_a_loadable_toy_folder_with_its_record(tmp_path, family)
     assert weights and not list((tmp_path / family).rglob("*.bin"))
     # the schedule it trained on is the one it loads with: rescaled to zero terminal SNR, v-prediction
     # (ModelScope's and Latte's rescaled; CogVideoX's own schedule is)
-    from motionlib.toyworld.training import TOY_TEXT_ENCODER
+    from motionlib import families
 
     assert float(model.alphas_cumprod[-1]) == 0.0 and model.prediction_type == "v_prediction"
-    assert record["text_encoder"]["mode"] == TOY_TEXT_ENCODER[family]
+    assert record["text_encoder"]["mode"] == families.get(family).toy.text_encoder
     assert record["settings"]["latent_channels"] == model.denoiser.config.in_channels == (
         16 if family == "cogvideox" else 4)
 

@@ -25,13 +25,14 @@ from motionlib.data import bundled_dataset, read_video, write_video
 from motionlib.data.video_io import to_model_pixels
 from motionlib.errors import ParameterError
 from motionlib.inversion import invert
-from motionlib.models import get_family, load_model
-from motionlib.models.loading import family_scheduler
+from motionlib import families
+from motionlib.models import load_model
 from motionlib.resampling import resample, resample_windows
 from motionlib.sampling import ddim_schedule, denoise, generate, initial_noise
-from motionlib.twins import CHECKPOINTS, facts, hub_cache, write_twin
+from motionlib.twins import checkpoints, facts, hub_cache, write_twin
 from motionlib.windows import NO_EDIT, window
 
+CHECKPOINTS = checkpoints()
 FAMILIES = list(CHECKPOINTS)
 # The whole pipeline runs on three twins. CogVideoX-5b has CogVideoX-2b's classes and code paths (its
 # rotary positions and schedule run on the tiny cogvideox-5b model in every tiny-model test); its twin is
@@ -95,7 +96,7 @@ def test_twin_loads_with_the_published_schedule_and_text_length(twin):
     ckpt = CHECKPOINTS[family]
     assert model.twin and provenance.label(model) == provenance.TWIN_LABEL  # never passed off as the real model
     # The published scheduler config gives exactly the schedule motionlib assumes for the family.
-    torch.testing.assert_close(model.alphas_cumprod, family_scheduler(family).alphas_cumprod.double())
+    torch.testing.assert_close(model.alphas_cumprod, families.get(family).scheduler().alphas_cumprod.double())
     assert model.prediction_type == ckpt.scheduler_config["prediction_type"]
     assert model.tokenizer.model_max_length == ckpt.tokenizer_config["model_max_length"]
     if family.startswith("cogvideox"):  # the transformer's text length is the tokenizer's
@@ -320,7 +321,7 @@ def test_lora_parameter_formula_equals_peft_on_a_reduced_twin_and_the_readme_tab
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_default_clip_shapes_through_the_real_vae_config(family):
-    spec = get_family(family).spec
+    spec = families.get(family).spec
     d = spec.paper
     shape = facts.latent_shape(family, d.num_frames, d.height, d.width)
     if family.startswith("cogvideox"):  # 16 frames -> padded to 17 = 4 * 4 + 1 -> 5 latent frames
@@ -339,7 +340,7 @@ def test_default_clip_shapes_through_the_real_vae_config(family):
 def test_paper_settings_are_what_the_twin_accepts(family):
     import yaml
 
-    ckpt, spec = CHECKPOINTS[family], get_family(family).spec
+    ckpt, spec = CHECKPOINTS[family], families.get(family).spec
     d = spec.paper
     params = paths.PARAMS_DIR / "paper" / f"{family}.yaml"
     if params.exists():

@@ -29,7 +29,7 @@ from motionlib.customize.generation import (
     generate_customized_batch,
 )
 from motionlib.customize.settings import (
-    DIRECT_LR_SCALE, FAMILY_SAMPLE_BATCH, FAMILY_TRAINING, GROUPS, MODES, TINY_TRAIN_STEPS, TOY_LEARNING_RATE,
+    DIRECT_LR_SCALE, GROUPS, MODES, TINY_TRAIN_STEPS, TOY_LEARNING_RATE,
     TOY_TRAIN_STEPS,
     CustomizeSettings, check_sample_batch, default_group, projection_subsets, sample_batch_size, subset_label,
     target_modules, trainable_parameter_count,
@@ -37,7 +37,7 @@ from motionlib.customize.settings import (
 from motionlib.customize.training import TrainResult, diffusion_loss, train
 
 __all__ = [
-    "DIRECT_LR_SCALE", "FAMILY_SAMPLE_BATCH", "FAMILY_TRAINING", "GROUPS", "MODES", "TINY_TRAIN_STEPS",
+    "DIRECT_LR_SCALE", "GROUPS", "MODES", "TINY_TRAIN_STEPS",
     "TOY_LEARNING_RATE", "TOY_TRAIN_STEPS", "CustomizeSettings", "MotionAdapter", "TauMismatchWarning", "TrainResult", "adapter_active_at", "attach",
     "check_sample_batch", "default_group", "diffusion_loss", "generate_customized", "generate_customized_batch",
     "load_adapter", "projection_subsets", "sample_batch_size", "subset_label", "target_modules", "train",

@@ -8,24 +8,14 @@ from dataclasses import dataclass, replace
 
 import torch
 
+from motionlib import families
 from motionlib.errors import ParameterError
 from motionlib.models.base import VideoModel
 from motionlib.models.inventory import select
 
-# LoRA learning rate and number of steps per family for the real checkpoints. The paper fine-tunes
-# "at each base model's original learning rate" without listing the numbers, so:
-# - modelscope 5e-4: MotionDirector's temporal-LoRA rate for ModelScope (its 150-300 steps per video);
-# - latte 1e-4: Latte's own training rate as its paper reports it (AdamW, constant 1e-4; quoted
-#   from the paper's text, not re-checked against its released configs);
-# - cogvideox 1e-4: our choice; public CogVideoX LoRA recipes use 1e-4 to 1e-3 (at rank 64).
-# 300 steps for every family: the top of MotionDirector's one-video range (our choice); it fits the
-# paper's "under 10 minutes on one A6000".
-FAMILY_TRAINING: dict[str, tuple[float, int]] = {
-    "modelscope": (5e-4, 300),
-    "latte": (1e-4, 300),
-    "cogvideox": (1e-4, 300),
-    "cogvideox-5b": (1e-4, 300),
-}
+# The LoRA learning rate and steps for each real checkpoint are the family's (``Family.lora``,
+# motionlib/families/<name>.py, with where each number comes from): the paper fine-tunes "at each base
+# model's original learning rate" without listing the numbers.
 # Direct tuning changes full-rank weights: a tenth of the LoRA rate (our choice).
 DIRECT_LR_SCALE = 0.1
 # Tiny random models only exercise the code path: 20 steps (our choice).
@@ -40,7 +30,8 @@ TOY_LEARNING_RATE = 3e-3
 TOY_TRAIN_STEPS = 200
 
 # Samples per batched denoiser pass when sampling a customized model (the evaluation's
-# ``EvalSettings.sample_batch = None``), for the real checkpoints at the paper's settings. Rule:
+# ``EvalSettings.sample_batch = None``), for the real checkpoints at the paper's settings: the family's
+# ``Family.sample_batch``. Rule:
 # the largest b with weights + b x per_sample <= 80% of the GPU, capped at 16 (one evaluation unit of
 # the paper: 4 edit prompts x 4 samples), where per_sample = inference_peak - weights of one
 # guided step at batch 1 (both classifier-free-guidance branches), from
@@ -55,12 +46,6 @@ TOY_TRAIN_STEPS = 200
 # attention kernels the families run on GPU). Every family gets the cap, 16, which fits even a 48 GiB
 # card by this rule; a GPU that runs out of memory anyway splits the batch in half and retries
 # (motionlib.customize.generation). Tiny and toy models (seconds on a CPU) sample all requests in one batch.
-FAMILY_SAMPLE_BATCH: dict[str, int] = {
-    "modelscope": 16,
-    "latte": 16,
-    "cogvideox": 16,
-    "cogvideox-5b": 16,
-}
 
 MODES = ("lora", "direct")
 GROUPS = ("temporal", "spatial", "joint", "all")  # "all": every attention (spatial + temporal, or joint)
@@ -75,19 +60,19 @@ def check_sample_batch(sample_batch: int | None) -> None:
 
 
 def sample_batch_size(model: VideoModel, sample_batch: int | None, num_requests: int) -> int:
-    """Samples per denoiser pass: ``sample_batch``, or ``None`` -> :data:`FAMILY_SAMPLE_BATCH` for real
+    """Samples per denoiser pass: ``sample_batch``, or ``None`` -> the family's ``sample_batch`` for real
     models and all ``num_requests`` at once for tiny and toy models."""
     check_sample_batch(sample_batch)
     if sample_batch is not None:
         return sample_batch
     if model.is_tiny or model.is_toy:
         return max(num_requests, 1)
-    return FAMILY_SAMPLE_BATCH.get(model.family, 1)
+    return families.get(model.family).sample_batch
 
 
 def default_group(family: str) -> str:
-    """Where the motion adapter goes: temporal attention, or CogVideoX's joint 3D attention."""
-    return "joint" if family.startswith("cogvideox") else "temporal"
+    """Where the motion adapter goes (``Family.motion_group``): temporal attention, or a joint 3D attention."""
+    return families.get(family).motion_group
 
 
 @dataclass(frozen=True)
@@ -100,8 +85,8 @@ class CustomizeSettings:
     mode: str = "lora"  # "lora" | "direct"
     rank: int = 4
     alpha: float = 4
-    learning_rate: float | None = None  # None = FAMILY_TRAINING or TOY_LEARNING_RATE (x DIRECT_LR_SCALE when direct)
-    train_steps: int | None = None  # None = FAMILY_TRAINING, TOY_TRAIN_STEPS or TINY_TRAIN_STEPS
+    learning_rate: float | None = None  # None = the family's, or TOY_LEARNING_RATE (x DIRECT_LR_SCALE when direct)
+    train_steps: int | None = None  # None = the family's, TOY_TRAIN_STEPS or TINY_TRAIN_STEPS
     batch_size: int = 1  # (timestep, noise) draws per step, all on the one reference video
     num_frames: int | None = None
     height: int | None = None
@@ -141,7 +126,8 @@ class CustomizeSettings:
 
     def resolved(self, model: VideoModel) -> CustomizeSettings:
         """These settings with every ``None`` replaced by ``model``'s default."""
-        lr, steps = FAMILY_TRAINING.get(model.family, (1e-4, 300))
+        lora = families.get(model.family).lora
+        lr, steps = lora.learning_rate, lora.train_steps
         if model.is_toy:
             lr, steps = TOY_LEARNING_RATE, TOY_TRAIN_STEPS
         if self.mode == "direct":

@@ -238,6 +238,12 @@ class VideoModel:
         h, w = height // self.vae_scale_factor, width // self.vae_scale_factor
         return (batch, f, c, h, w) if self.spec.latent_layout == "BFCHW" else (batch, c, f, h, w)
 
+    @staticmethod
+    def vae_pixels(pixels: torch.Tensor) -> torch.Tensor:
+        """``(B, F, 3, H, W)`` clips in the VAE's input layout: frames ``(B * F, 3, H, W)`` for a frame VAE
+        (a family whose VAE compresses time overrides this)."""
+        return pixels.flatten(0, 1)
+
     @property
     def vae_scale_factor(self) -> int:
         return 2 ** (len(self.vae.config.block_out_channels) - 1)
@@ -332,6 +338,12 @@ class VideoModel:
         return t.reshape(-1).expand(batch) if t.numel() == 1 else t.reshape(batch)
 
     # ----------------------------------------------------------------- inventory
+    @staticmethod
+    def classify_attention(name: str) -> tuple[str, str]:
+        """``(group, kind)`` of the denoiser's attention module ``name``: group ``"temporal"``,
+        ``"spatial"`` or ``"joint"``, kind ``"self"`` or ``"cross"``. Each family defines its rule."""
+        raise NotImplementedError
+
     def attention_projections(self) -> list[AttentionProjection]:
         """Every attention Q/K/V/O linear of the denoiser, classified temporal/spatial/joint."""
-        return attention_projections(self.denoiser, self.family)
+        return attention_projections(self.denoiser, self.classify_attention)

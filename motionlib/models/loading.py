@@ -1,4 +1,5 @@
-"""``load_model(family, source)``: the three families from the hub, a local folder, or tiny.
+"""``load_model(family, source)``: any registered family (:mod:`motionlib.families`) from the hub, a
+local folder, a shipped toy model, or tiny.
 
 Sources:
 
@@ -21,59 +22,19 @@ from __future__ import annotations
 import os
 import shutil
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import torch
 
-from motionlib import paths
+from motionlib import families, paths
 from motionlib.devices import resolve_device
-from motionlib.errors import ParameterError, UnknownFamilyError, UnknownSourceError, WeightsNotFoundError
-from motionlib.models import cogvideox, latte, modelscope
+from motionlib.errors import ParameterError, UnknownSourceError, WeightsNotFoundError
 from motionlib.models.base import FamilyDefaults, FamilySpec, VideoModel
 
 
-@dataclass(frozen=True)
-class Family:
-    spec: FamilySpec
-    model_class: type[VideoModel]
-    build_tiny: object  # seed -> dict of pipeline components
-    denoiser_key: str  # the pipeline's name for the denoiser component
-
-
-FAMILIES: dict[str, Family] = {
-    "modelscope": Family(modelscope.SPEC, modelscope.ModelScopeModel, modelscope.build_tiny, "unet"),
-    "latte": Family(latte.SPEC, latte.LatteModel, latte.build_tiny, "transformer"),
-    "cogvideox": Family(cogvideox.SPEC_2B, cogvideox.CogVideoXModel, cogvideox.build_tiny, "transformer"),
-    "cogvideox-5b": Family(
-        cogvideox.SPEC_5B, cogvideox.CogVideoXModel,
-        lambda seed: cogvideox.build_tiny(seed, rotary=True), "transformer",
-    ),
-}
-PAPER_FAMILIES = ("modelscope", "latte", "cogvideox")
-TOY_FAMILIES = ("modelscope", "latte", "cogvideox")  # families whose trained toy-world model ships in assets/toy
 TOY_RECORD = "toyworld.json"  # in a toy model's folder: its generation defaults and training record
 TWIN_RECORD = "twin.json"  # in a checkpoint twin's folder (motionlib.twins): random weights, the real layout
-
-
-def get_family(name: str) -> Family:
-    try:
-        return FAMILIES[name.lower()]
-    except KeyError:
-        raise UnknownFamilyError(
-            f"unknown model family {name!r}; choose one of: {', '.join(FAMILIES)}"
-        ) from None
-
-
-def family_scheduler(name: str):
-    """A fresh DDIM scheduler with the family's real checkpoint schedule (toy and tiny models use it)."""
-    spec = get_family(name).spec
-    if spec.name == "modelscope":
-        return modelscope.scheduler()
-    if spec.name == "latte":
-        return latte.scheduler()
-    return cogvideox.scheduler(five_b=spec.name == "cogvideox-5b")
 
 
 def pipeline_class(spec: FamilySpec):
@@ -84,7 +45,7 @@ def pipeline_class(spec: FamilySpec):
 
 def parse_source(family: str, source: str | Path) -> tuple[str, str]:
     """-> ``("tiny", "")``, ``("toy", folder)``, ``("hub", repo_id)`` or ``("path", folder)``."""
-    spec = get_family(family).spec
+    spec = families.get(family).spec
     text = str(source)
     if text == "tiny":
         return "tiny", ""
@@ -129,7 +90,7 @@ def load_model(
     reads ``MOTIONLIB_COMPILE`` (``1``/``true``: on; how ``motionlib reproduce --compile`` reaches the
     notebooks), off when unset.
     """
-    fam = get_family(family)
+    fam = families.get(family)
     kind, where = parse_source(family, source)
     device = resolve_device(device)
     if cpu_offload and device.type == "cpu":
@@ -157,7 +118,7 @@ def load_model(
             pipeline.enable_model_cpu_offload(device=device)
         else:
             pipeline.to(device)
-        _use_ddim(pipeline)
+        _use_ddim(pipeline, family)
     if vae_slicing:
         pipeline.vae.enable_slicing()
     if vae_tiling:
@@ -232,7 +193,7 @@ def model_from_pipeline(family: str, pipeline, source: str, *, device: torch.dev
                         seed: int | None = None, toy_defaults: FamilyDefaults | None = None,
                         twin: bool = False) -> VideoModel:
     """The family's :class:`VideoModel` over a diffusers pipeline already on ``device`` in ``dtype``."""
-    fam = get_family(family)
+    fam = families.get(family)
     return fam.model_class(
         spec=fam.spec, source=source, denoiser=getattr(pipeline, fam.denoiser_key),
         vae=pipeline.vae, text_encoder=pipeline.text_encoder, tokenizer=pipeline.tokenizer,
@@ -249,7 +210,7 @@ def _toy_defaults(spec: FamilySpec, folder: Path) -> FamilyDefaults:
     if not record.is_file():
         raise WeightsNotFoundError(
             f"no toy-world {spec.name} model in {folder}: the toy models ship for "
-            f"{', '.join(TOY_FAMILIES)} (README, Toy world); train one with `motionlib toyworld train --family "
+            f"{', '.join(families.toy_names())} (README, Toy world); train one with `motionlib toyworld train --family "
             f"{spec.name} --out DIR` and load it with --source DIR")
     data = json.loads(record.read_text())
     if data.get("family", spec.name) != spec.name:
@@ -302,11 +263,10 @@ def quiet_diffusers():
             tlogging.enable_progress_bar()
 
 
-def _use_ddim(pipeline) -> None:
-    """Sample with (deterministic) DDIM on the checkpoint's own schedule, as the paper does."""
-    from diffusers import CogVideoXDDIMScheduler, DDIMScheduler
-
-    target = CogVideoXDDIMScheduler if "CogVideoX" in type(pipeline).__name__ else DDIMScheduler
+def _use_ddim(pipeline, family: str) -> None:
+    """Sample with (deterministic) DDIM on the checkpoint's own schedule, as the paper does: the DDIM
+    class of the family's scheduler (``Family.scheduler``), configured from the checkpoint's."""
+    target = type(families.get(family).scheduler())
     if not isinstance(pipeline.scheduler, target):
         pipeline.scheduler = target.from_config(pipeline.scheduler.config)
 
@@ -315,16 +275,24 @@ def weights_status(family: str) -> str:
     """Whether the family's hub checkpoint is in the local Hugging Face cache (no network)."""
     from huggingface_hub import try_to_load_from_cache
 
-    spec = get_family(family).spec
+    spec = families.get(family).spec
     found = try_to_load_from_cache(spec.hub_id, "model_index.json")
     return "cached locally" if isinstance(found, str) else "not found locally"
+
+
+def default_source(family: str) -> str:
+    """The source a command uses when none is given: ``"toy"`` where the family's toy model ships."""
+    if (paths.TOY_MODELS_DIR / families.get(family).name / TOY_RECORD).is_file():
+        return "toy"
+    raise ParameterError(f"no toy model ships for {family}: give --source (hub, hub:<org/name>, a local folder, "
+                         "or tiny for seeded random weights)")
 
 
 def toy_sources(family: str) -> list[str]:
     """The shipped toy models of ``family`` as sources: ``"toy"`` and ``"toy:<name>"`` for the others."""
     import json
 
-    name = get_family(family).spec.name
+    name = families.get(family).name
     out = []
     for folder in sorted(paths.TOY_MODELS_DIR.iterdir()):
         record = folder / TOY_RECORD

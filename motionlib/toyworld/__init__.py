@@ -30,7 +30,8 @@ Modules
 -------
 - :mod:`.world`: the vocabulary, :class:`.world.ClipSpec`, rendering, captions, seeded sampling.
 - :mod:`.oracle`: reads any video of the world back into its attributes and trajectory.
-- :mod:`.components`: the families' classes at toy size, tokenizers built from the vocabulary.
+- :mod:`.components`: the families' classes at toy size (each family's ``ToyRecipe``,
+  :mod:`motionlib.families`), tokenizers built from the vocabulary.
 - :mod:`.training`: trains a family's VAE, text encoder and denoiser from scratch.
 - :mod:`.dataset`: held-out clips as a dataset, with appearance edits (TGVE's kinds) and motion edits.
 - :mod:`.claim` (inversion + prompt windows, the paper's protocol) and :mod:`.switching` (prompt
@@ -39,5 +40,3 @@ Modules
   :mod:`.criteria` judges the paper's claims by criteria fixed in code (the claims table).
 - :mod:`.quality` and :mod:`.customization`: how well the models draw, and what a motion LoRA transfers.
 """
-
-TRAINABLE_FAMILIES = ("modelscope", "latte", "cogvideox")  # toy classes exist; assets ship loading.TOY_FAMILIES

@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 
 from motionlib.errors import DatasetError
-from motionlib.toyworld import TRAINABLE_FAMILIES
+from motionlib import families
 
 
 def _record(model, what: str, settings: dict):
@@ -296,7 +296,7 @@ def add_parser(sub) -> None:
     cmds = toy.add_subparsers(dest="toy_command", required=True)
 
     p = cmds.add_parser("train", help="train a toy-world model from scratch (a stopped run resumes)")
-    p.add_argument("--family", required=True, choices=TRAINABLE_FAMILIES)
+    p.add_argument("--family", required=True, choices=families.toy_names())
     p.add_argument("--out", required=True, help="output folder (a diffusers checkpoint folder)")
     p.add_argument("--seed", type=int, help="seed of the data, the weights and the training draws (default 0)")
     p.add_argument("--steps", type=int, help="denoiser steps (default: the family's, to fit 60 min on 2 cores)")
@@ -348,7 +348,7 @@ def add_parser(sub) -> None:
     p.set_defaults(func=cmd_read)
 
     p = cmds.add_parser("quality", help="oracle accuracy, generation and reconstruction quality, CLIP ranking")
-    p.add_argument("--model", nargs="*", choices=TRAINABLE_FAMILIES, help="families to measure")
+    p.add_argument("--model", nargs="*", choices=families.toy_names(), help="families to measure")
     p.add_argument("--source", default="toy", help="toy (default) or a folder written by toyworld train")
     p.add_argument("--samples", type=int, default=2, help="samples per held-out combination (default 2; 0: no generation)")
     p.add_argument("--clips", type=int, default=20, help="held-out clips for reconstruction and CLIP (default 20)")
@@ -363,7 +363,7 @@ def add_parser(sub) -> None:
 
     p = cmds.add_parser("diagnose", help="why a toy model draws its caption or not: text influence by t, loss by t, "
                         "overfit check (motionlib.toyworld.diagnostics)")
-    p.add_argument("--model", nargs="+", required=True, choices=TRAINABLE_FAMILIES)
+    p.add_argument("--model", nargs="+", required=True, choices=families.toy_names())
     p.add_argument("--source", default="toy", help="toy (default) or a folder written by toyworld train")
     p.add_argument("--clips", type=int, default=16, help="held-out clips (default 16)")
     p.add_argument("--overfit-clips", type=int, default=4, help="clips the fresh denoiser is fitted to (default 4)")
@@ -374,7 +374,7 @@ def add_parser(sub) -> None:
 
     p = cmds.add_parser("claim", help="when each attribute is decided: prompt windows after inversion (the paper's "
                                       "protocol) and prompt switching from fresh noise, judged by fixed criteria")
-    p.add_argument("--model", nargs="+", required=True, choices=TRAINABLE_FAMILIES)
+    p.add_argument("--model", nargs="+", required=True, choices=families.toy_names())
     p.add_argument("--source", default="toy")
     p.add_argument("--protocol", nargs="+", default=["inversion", "switching"], choices=["inversion", "switching"])
     p.add_argument("--edit-kind", default="direction_colour",
@@ -394,7 +394,7 @@ def add_parser(sub) -> None:
 
     p = cmds.add_parser("transfer", help="direction transfer (Tab. 1 with direction-free captions): a motion LoRA "
                                          "per reference and tau, the carry-through ceiling and the fixed checks")
-    p.add_argument("--model", nargs="+", required=True, choices=TRAINABLE_FAMILIES)
+    p.add_argument("--model", nargs="+", required=True, choices=families.toy_names())
     p.add_argument("--source", default="toy")
     p.add_argument("--references", type=int, default=8, help="references, the directions in turn (default 8)")
     p.add_argument("--prompts", type=int, default=4, help="new direction-free captions per reference (default 4)")

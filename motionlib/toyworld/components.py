@@ -11,7 +11,7 @@ cogvideox          CogVideoXTransformer3DModel      AutoencoderKLCogVideoX 4x/4x
 
 Latents are 8 x 8 for the 32 x 32 frames of the world. Tokenizers are built offline from the world's
 caption vocabulary (:func:`toy_clip_tokenizer`, :func:`toy_t5_tokenizer`). Schedulers are the real
-checkpoints' (:func:`motionlib.models.loading.family_scheduler`), so sampling, inversion and
+checkpoints' (``Family.scheduler``, :mod:`motionlib.families`), so sampling, inversion and
 customization run exactly as on the real models.
 """
 
@@ -24,14 +24,14 @@ from pathlib import Path
 
 import torch
 
-from motionlib.toyworld import TRAINABLE_FAMILIES, world
+from motionlib import families
+from motionlib.families import ToyRecipe, ToySize
+from motionlib.toyworld import world
 
-LATENT_CHANNELS = 4  # frame VAEs (ModelScope, Latte), as the SD VAE
-COG_LATENT_CHANNELS = 16  # the CogVideoX VAE, as the real one (16 channels)
 LATENT_SIZE = world.SIZE // 4  # 8 x 8 latents: every toy VAE is 4x in space
 PATCH_SIZE = 2  # the transformers' (Latte, CogVideoX) patch size, as the real ones
 TEXT_WIDTH = 64
-COG_TEXT_TOKENS = 24  # CogVideoX pads prompts to max_text_seq_length tokens (226 on the real model)
+COG_TEXT_TOKENS = 24  # text tokens of a toy denoiser that pads prompts (CogVideoX; 226 on the real model)
 
 
 def vocabulary_words() -> list[str]:
@@ -123,7 +123,7 @@ def toy_t5_tokenizer(max_length: int = 120):
 
 
 # ------------------------------------------------------------------------------------ VAEs
-def frame_vae(latent_channels: int = LATENT_CHANNELS):
+def frame_vae(latent_channels: int = 4):
     """AutoencoderKL, 32 x 32 x 3 -> 8 x 8 x 4 per frame (the SD VAE's class, 4x instead of 8x)."""
     from diffusers import AutoencoderKL
 
@@ -135,7 +135,7 @@ def frame_vae(latent_channels: int = LATENT_CHANNELS):
     )
 
 
-def video_vae(latent_channels: int = COG_LATENT_CHANNELS):
+def video_vae(latent_channels: int = 16):
     """AutoencoderKLCogVideoX, 4x in space and 4x in time (9 frames -> 3 latent frames of 16 channels)."""
     from diffusers import AutoencoderKLCogVideoX
 
@@ -145,6 +145,11 @@ def video_vae(latent_channels: int = COG_LATENT_CHANNELS):
         block_out_channels=(32, 64, 64), layers_per_block=1, norm_num_groups=16,
         temporal_compression_ratio=4, sample_height=world.SIZE, sample_width=world.SIZE, scaling_factor=1.0,
     )
+
+
+def vae(kind: str, latent_channels: int):
+    """The toy VAE a recipe names (``ToyRecipe.vae``): ``"frame"`` or ``"video"``."""
+    return {"frame": frame_vae, "video": video_vae}[kind](latent_channels)
 
 
 # ------------------------------------------------------------------------------------ text encoders
@@ -169,40 +174,28 @@ def t5_text_encoder(vocab_size: int):
     ))
 
 
+def text_parts(kind: str):
+    """``(tokenizer, text_encoder)`` a recipe names (``ToyRecipe.tokenizer``): ``"clip"`` or ``"t5"``."""
+    tokenizer = toy_clip_tokenizer() if kind == "clip" else toy_t5_tokenizer()
+    return tokenizer, (clip_text_encoder if kind == "clip" else t5_text_encoder)(len(tokenizer))
+
+
 # ------------------------------------------------------------------------------------ denoisers
-def denoiser(family: str, latent_channels: int = LATENT_CHANNELS, patch_size: int = PATCH_SIZE) -> torch.nn.Module:
-    """The family's denoiser class at toy size (8 x 8 latents of ``latent_channels``; the transformers
-    cut them into ``patch_size`` x ``patch_size`` patches)."""
-    if family == "modelscope":
-        from diffusers import UNet3DConditionModel
+def denoiser(family: str, latent_channels: int | None = None, patch_size: int = PATCH_SIZE) -> torch.nn.Module:
+    """The family's denoiser class at toy size (``LATENT_SIZE`` x ``LATENT_SIZE`` latents of
+    ``latent_channels``, default the recipe's; the transformers cut them into ``patch_size`` patches),
+    built by the family's :class:`~motionlib.families.ToyRecipe`."""
+    recipe = toy_recipe(family)
+    size = ToySize(latent_size=LATENT_SIZE, latent_channels=latent_channels or recipe.latent_channels,
+                   patch_size=patch_size, text_width=TEXT_WIDTH, text_tokens=COG_TEXT_TOKENS, frames=world.FRAMES)
+    return recipe.build_denoiser(size)
 
-        return UNet3DConditionModel(
-            sample_size=LATENT_SIZE, in_channels=latent_channels, out_channels=latent_channels,
-            down_block_types=("DownBlock3D", "CrossAttnDownBlock3D"),
-            up_block_types=("CrossAttnUpBlock3D", "UpBlock3D"),
-            block_out_channels=(64, 64), layers_per_block=1, norm_num_groups=16,
-            cross_attention_dim=TEXT_WIDTH, attention_head_dim=16,
-        )
-    if family == "latte":
-        from diffusers import LatteTransformer3DModel
 
-        return LatteTransformer3DModel(
-            num_attention_heads=4, attention_head_dim=32, in_channels=latent_channels,
-            out_channels=2 * latent_channels, num_layers=4, cross_attention_dim=128,
-            attention_bias=True, sample_size=LATENT_SIZE, patch_size=patch_size, activation_fn="gelu-approximate",
-            num_embeds_ada_norm=1000, norm_type="ada_norm_single", norm_elementwise_affine=False,
-            norm_eps=1e-6, caption_channels=TEXT_WIDTH, video_length=world.FRAMES,
-        )
-    if family == "cogvideox":
-        from diffusers import CogVideoXTransformer3DModel
-
-        return CogVideoXTransformer3DModel(
-            num_attention_heads=4, attention_head_dim=32, in_channels=latent_channels,
-            out_channels=latent_channels, time_embed_dim=128, text_embed_dim=TEXT_WIDTH, num_layers=4,
-            sample_width=LATENT_SIZE, sample_height=LATENT_SIZE, sample_frames=9, patch_size=patch_size,
-            temporal_compression_ratio=4,
-            max_text_seq_length=COG_TEXT_TOKENS, use_rotary_positional_embeddings=False,
-        )
+def toy_recipe(family: str) -> ToyRecipe:
+    """The family's toy recipe; a one-line error for a family without one."""
     from motionlib.errors import ParameterError
 
-    raise ParameterError(f"no toy model for family {family!r}; toy families: {', '.join(TRAINABLE_FAMILIES)}")
+    recipe = families.get(family).toy
+    if recipe is None:
+        raise ParameterError(f"no toy model for family {family!r}; toy families: {', '.join(families.toy_names())}")
+    return recipe

@@ -33,6 +33,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from motionlib import families
 from motionlib.data import to_model_pixels
 from motionlib.models.base import PromptEmbeds, VideoModel
 from motionlib.sampling import split_prediction
@@ -128,7 +129,9 @@ def overfit(model: VideoModel, clips: int = 4, steps: int = 300, *, seed: int = 
     captions = [world.caption(s) for s in specs]
     fresh = copy.deepcopy(model)
     torch.manual_seed(seed)
-    _replace_denoiser(fresh, components.denoiser(model.family))
+    config = model.denoiser.config  # the shipped model's latent channels and patch size
+    _replace_denoiser(fresh, components.denoiser(model.family, config.in_channels,
+                                                 config.get("patch_size") or components.PATCH_SIZE))
     latents = encode_pool(fresh, videos)
     shipped = _mean_loss(model, latents, captions, seed)
     with tempfile.TemporaryDirectory() as work:
@@ -140,11 +143,10 @@ def overfit(model: VideoModel, clips: int = 4, steps: int = 300, *, seed: int = 
 
 
 def _replace_denoiser(model: VideoModel, denoiser: torch.nn.Module) -> None:
-    """Put ``denoiser`` in ``model`` and its pipeline (``unet`` or ``transformer``), frozen as inference weights."""
+    """Put ``denoiser`` in ``model`` and its pipeline (under the family's ``denoiser_key``), frozen as
+    inference weights."""
     denoiser.requires_grad_(False)
-    for name in ("unet", "transformer"):
-        if getattr(model.pipeline, name, None) is model.denoiser:
-            setattr(model.pipeline, name, denoiser)
+    setattr(model.pipeline, families.get(model.family).denoiser_key, denoiser)
     model.denoiser = denoiser
 
 

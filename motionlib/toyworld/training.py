@@ -56,27 +56,15 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from motionlib import checkpoint, provenance
+from motionlib import checkpoint, families, provenance
 from motionlib.errors import ParameterError
 from motionlib.models.base import FamilyDefaults, VideoModel
 from motionlib.models.loading import TOY_RECORD
+from motionlib.families import ToyRecipe
 from motionlib.toyworld import components, world
 
-# The real checkpoints' guidance scales (ModelScope 9, Latte 7.5, CogVideoX 6), kept for the toys.
-TOY_GUIDANCE = {"modelscope": 9.0, "latte": 7.5, "cogvideox": 6.0}
-# Denoiser steps per family: what fits 60 minutes on two CPU cores with the VAE and the data
-# (measured s/step at batch 16: ModelScope 0.68, Latte 0.38, CogVideoX 0.08).
-TOY_TRAIN_STEPS = {"modelscope": 4000, "latte": 6000, "cogvideox": 16000}
-
 TOY_STEPS = 50  # DDIM steps, as in the paper
-# How each family's shipped text encoder was trained (see the module doc, stage 3).
-TOY_TEXT_ENCODER = {"modelscope": "pretrained", "latte": "pretrained", "cogvideox": "joint"}
 TEXT_ENCODER_MODES = ("pretrained", "joint")
-# Whether each family's shipped toy model rescales its schedule to zero terminal SNR (see the module doc).
-TOY_ZERO_TERMINAL_SNR = {"modelscope": True, "latte": True, "cogvideox": False}
-# The share of training captions without the direction word ("a red square moves on a gray
-# background"), so that such a caption leaves the direction open (the customization task).
-TOY_DIRECTION_FREE = {"modelscope": 0.0, "latte": 0.25, "cogvideox": 0.25}
 
 
 @dataclass(frozen=True)
@@ -91,12 +79,13 @@ class TrainSettings:
     vae_lr: float = 2e-3
     fg_weight: float = 10.0
     kl_weight: float = 1e-6
-    text_encoder: str | None = None  # "pretrained" or "joint"; None: TOY_TEXT_ENCODER[family]
+    # None below: the family's toy recipe (``families.get(family).toy``, motionlib/families/<name>.py)
+    text_encoder: str | None = None  # "pretrained" or "joint"
     text_steps: int = 400  # "pretrained": steps of the attribute objective, batch 64
-    zero_terminal_snr: bool | None = None  # None: TOY_ZERO_TERMINAL_SNR[family]
-    steps: int | None = None  # None: TOY_TRAIN_STEPS[family]
-    direction_free: float | None = None  # None: TOY_DIRECTION_FREE[family]
-    latent_channels: int | None = None  # None: 16 for CogVideoX's VAE, 4 for the frame VAEs
+    zero_terminal_snr: bool | None = None
+    steps: int | None = None  # denoiser steps
+    direction_free: float | None = None  # share of captions without the direction word
+    latent_channels: int | None = None
     patch_size: int = components.PATCH_SIZE  # Latte and CogVideoX only
     batch: int = 16
     lr: float = 1e-3  # the text encoder's pretraining, and the denoiser's unless denoiser_lr is set
@@ -107,20 +96,12 @@ class TrainSettings:
     checkpoint_every: int = 250
 
     def __post_init__(self):
-        if self.family not in TOY_GUIDANCE:
-            raise ParameterError(f"no toy model for family {self.family!r}; toy families: "
-                                 f"{', '.join(TOY_GUIDANCE)}")
-        if self.steps is None:
-            object.__setattr__(self, "steps", TOY_TRAIN_STEPS[self.family])
-        if self.text_encoder is None:
-            object.__setattr__(self, "text_encoder", TOY_TEXT_ENCODER[self.family])
-        if self.zero_terminal_snr is None:
-            object.__setattr__(self, "zero_terminal_snr", TOY_ZERO_TERMINAL_SNR[self.family])
-        if self.direction_free is None:
-            object.__setattr__(self, "direction_free", TOY_DIRECTION_FREE[self.family])
-        if self.latent_channels is None:
-            object.__setattr__(self, "latent_channels", components.COG_LATENT_CHANNELS
-                               if self.family == "cogvideox" else components.LATENT_CHANNELS)
+        recipe = self.recipe
+        for name, value in (("steps", recipe.train_steps), ("text_encoder", recipe.text_encoder),
+                            ("zero_terminal_snr", recipe.zero_terminal_snr), ("direction_free", recipe.direction_free),
+                            ("latent_channels", recipe.latent_channels)):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
         if self.text_encoder not in TEXT_ENCODER_MODES:
             raise ParameterError(f"text_encoder must be one of {', '.join(TEXT_ENCODER_MODES)}, "
                                  f"got {self.text_encoder!r}")
@@ -137,18 +118,21 @@ class TrainSettings:
         if not 0 <= self.direction_free < 1:
             raise ParameterError(f"direction_free is a share of captions in [0, 1), got {self.direction_free!r}")
         size = components.LATENT_SIZE
-        if self.family != "modelscope" and size % self.patch_size:
+        if recipe.patched and size % self.patch_size:
             divisors = ", ".join(str(d) for d in range(1, size + 1) if size % d == 0)
             raise ParameterError(f"patch size {self.patch_size} does not divide the {size} x {size} latent of the "
                                  f"{world.SIZE} x {world.SIZE} world (4x VAE); use one of {divisors}")
-        if self.family == "modelscope" and self.patch_size != components.PATCH_SIZE:
-            raise ParameterError("patch_size applies to the transformers (latte, cogvideox); ModelScope's "
-                                 "UNet has no patches")
+        if not recipe.patched and self.patch_size != components.PATCH_SIZE:
+            raise ParameterError(f"patch_size applies to the transformers; {self.family}'s denoiser has no patches")
+
+    @property
+    def recipe(self) -> ToyRecipe:
+        return components.toy_recipe(self.family)
 
     @property
     def defaults(self) -> FamilyDefaults:
         return FamilyDefaults(num_frames=world.FRAMES, height=world.SIZE, width=world.SIZE,
-                              num_steps=TOY_STEPS, guidance_scale=TOY_GUIDANCE[self.family], fps=4)
+                              num_steps=TOY_STEPS, guidance_scale=self.recipe.guidance, fps=4)
 
 
 # ------------------------------------------------------------------------------------ building
@@ -156,20 +140,14 @@ def build_model(settings: TrainSettings) -> VideoModel:
     """Untrained toy components of ``settings.family`` (seeded) behind the family's VideoModel."""
     import diffusers
 
-    from motionlib.models.loading import get_family, quiet_diffusers
+    from motionlib.models.loading import quiet_diffusers
 
-    fam = get_family(settings.family)
+    fam, recipe = families.get(settings.family), settings.recipe
     with torch.random.fork_rng():
         torch.manual_seed(settings.seed)
-        if settings.family == "modelscope":
-            tokenizer = components.toy_clip_tokenizer()
-            text_encoder = components.clip_text_encoder(len(tokenizer))
-        else:
-            tokenizer = components.toy_t5_tokenizer()
-            text_encoder = components.t5_text_encoder(len(tokenizer))
-        channels = settings.latent_channels
-        vae = components.video_vae(channels) if settings.family == "cogvideox" else components.frame_vae(channels)
-        denoiser = components.denoiser(settings.family, channels, settings.patch_size)
+        tokenizer, text_encoder = components.text_parts(recipe.tokenizer)
+        vae = components.vae(recipe.vae, settings.latent_channels)
+        denoiser = components.denoiser(settings.family, settings.latent_channels, settings.patch_size)
     parts = {fam.denoiser_key: denoiser, "vae": vae, "text_encoder": text_encoder, "tokenizer": tokenizer,
              "scheduler": toy_scheduler(settings)}
     with quiet_diffusers():
@@ -184,9 +162,7 @@ def toy_scheduler(settings: TrainSettings):
     timestep keeps no signal, and v-prediction (which zero SNR needs), as CogVideoX's own schedule is."""
     from diffusers import DDIMScheduler
 
-    from motionlib.models.loading import family_scheduler
-
-    scheduler = family_scheduler(settings.family)
+    scheduler = families.get(settings.family).scheduler()
     if settings.zero_terminal_snr and not scheduler.config.get("rescale_betas_zero_snr", False):
         scheduler = DDIMScheduler.from_config(scheduler.config, rescale_betas_zero_snr=True,
                                               prediction_type="v_prediction")
@@ -227,17 +203,6 @@ def _lr_factor(step: int, total: int, warmup: int) -> float:
 def _pixels(videos: np.ndarray) -> torch.Tensor:
     """uint8 ``(N, F, H, W, 3)`` -> float ``(N, F, 3, H, W)`` in [-1, 1]."""
     return torch.from_numpy(videos).permute(0, 1, 4, 2, 3).float() / 127.5 - 1
-
-
-def _vae_batch(model: VideoModel, pixels: torch.Tensor) -> torch.Tensor:
-    """``(B, F, 3, H, W)`` clips in the VAE's input layout."""
-    if model.family == "cogvideox":
-        from motionlib.models.cogvideox import padded_frames
-
-        pad = padded_frames(pixels.shape[1]) - pixels.shape[1]
-        pixels = torch.cat([pixels, pixels[:, -1:].expand(-1, pad, -1, -1, -1)], dim=1)
-        return pixels.permute(0, 2, 1, 3, 4)  # (B, 3, F, H, W)
-    return pixels.flatten(0, 1)  # frames: (B * F, 3, H, W)
 
 
 class _Stage:
@@ -304,14 +269,14 @@ def train_vae(model: VideoModel, videos: np.ndarray, masks: np.ndarray, s: Train
     stage = _Stage(work / "vae.safetensors", vae.parameters(), s.vae_lr, s.seed + 1, run)
     stage.resume({"vae": vae})
     pixels, weights = _pixels(videos), 1 + s.fg_weight * torch.from_numpy(masks).float()
-    per_clip = model.family == "cogvideox"
+    per_clip = s.recipe.vae == "video"  # a VAE over whole clips draws clips, a frame VAE frames
     batch = max(1, s.vae_batch // world.FRAMES) if per_clip else s.vae_batch
 
     def step_loss(step: int) -> tuple[torch.Tensor, float]:
         if per_clip:
             idx = torch.randint(len(videos), (batch,), generator=stage.generator)
-            x = _vae_batch(model, pixels[idx])
-            w = _vae_batch(model, weights[idx][:, :, None].expand(-1, -1, 3, -1, -1))
+            x = model.vae_pixels(pixels[idx])
+            w = model.vae_pixels(weights[idx][:, :, None].expand(-1, -1, 3, -1, -1))
         else:
             idx = torch.randint(len(videos) * world.FRAMES, (batch,), generator=stage.generator)
             x = pixels.flatten(0, 1)[idx]

@@ -30,18 +30,23 @@ import torch
 
 from motionlib.errors import ParameterError
 from motionlib.models.loading import TWIN_RECORD, quiet_diffusers
-from motionlib.twins.published import CHECKPOINTS, Checkpoint, Component
+from motionlib import families
+from motionlib.twins.published import Checkpoint, Component
 
 SCALES = ("full", "reduced")
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
+def checkpoints() -> dict[str, Checkpoint]:
+    """``{family: its published Checkpoint}`` for every family that has one (``Family.checkpoint``)."""
+    return {f.name: f.checkpoint for f in families.all_families() if f.checkpoint is not None}
+
+
 def get_checkpoint(family: str) -> Checkpoint:
-    try:
-        return CHECKPOINTS[family.lower()]
-    except KeyError:
-        raise ParameterError(f"no published checkpoint for {family!r}; twins exist for: "
-                             f"{', '.join(CHECKPOINTS)}") from None
+    known = checkpoints()
+    if str(family).lower() not in known:
+        raise ParameterError(f"no published checkpoint for {family!r}; twins exist for: {', '.join(known)}")
+    return known[str(family).lower()]
 
 
 def component_config(comp: Component, scale: str) -> dict:
@@ -178,10 +183,10 @@ def twin_model(family: str, scale: str = "full", *, device: str | torch.device =
     import diffusers
 
     from motionlib.devices import resolve_device
-    from motionlib.models.loading import _use_ddim, get_family, model_from_pipeline, pipeline_class, quiet_diffusers
+    from motionlib.models.loading import _use_ddim, model_from_pipeline, pipeline_class, quiet_diffusers
     from motionlib.models import tokenizers
 
-    ckpt, fam = get_checkpoint(family), get_family(family)
+    ckpt, fam = get_checkpoint(family), families.get(family)
     device = resolve_device(device)
     with quiet_diffusers():
         parts = {name: build_component(comp, scale, dtype=dtype, seed=seed + i, device=device)
@@ -191,5 +196,5 @@ def twin_model(family: str, scale: str = "full", *, device: str | torch.device =
         if ckpt.tokenizer_class == "T5Tokenizer":
             tokenizer.model_max_length = ckpt.tokenizer_config["model_max_length"]
         pipeline = pipeline_class(fam.spec)(**parts, tokenizer=tokenizer, scheduler=scheduler)
-    _use_ddim(pipeline)
+    _use_ddim(pipeline, family)
     return model_from_pipeline(family, pipeline, f"twin:{scale}", device=device, dtype=dtype, twin=True)

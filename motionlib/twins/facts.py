@@ -14,6 +14,7 @@ from collections import Counter
 
 import torch
 
+from motionlib import families
 from motionlib.models.inventory import attention_projections, select
 from motionlib.twins.build import DTYPES, component_config, get_checkpoint, instantiate
 
@@ -47,13 +48,13 @@ def published_range(family: str, name: str) -> tuple[int, int]:
 
 
 def denoiser_name(family: str) -> str:
-    return "unet" if "unet" in get_checkpoint(family).components else "transformer"
+    return families.get(family).denoiser_key
 
 
 def attention_inventory(family: str, scale: str = "full") -> dict:
     """Attention modules of the denoiser: counts per (group, kind) and the Q/K/V/O (in, out) features."""
     denoiser = meta_component(family, denoiser_name(family), scale)
-    projections = attention_projections(denoiser, _inventory_family(family))
+    projections = attention_projections(denoiser, families.get(family).model_class.classify_attention)
     modules = {p.attention: (p.group, p.kind) for p in projections}
     linear = dict(denoiser.named_modules())
     shapes = Counter((p.group, p.kind, p.proj, linear[p.module].in_features, linear[p.module].out_features)
@@ -65,7 +66,7 @@ def lora_parameters(family: str, group: str, projs: str, rank: int = 4, scale: s
     """Trainable parameters of a rank-``rank`` LoRA (A: r x in, B: out x r) on ``group``'s ``projs``."""
     denoiser = meta_component(family, denoiser_name(family), scale)
     linear = dict(denoiser.named_modules())
-    chosen = select(attention_projections(denoiser, _inventory_family(family)), group, projs)
+    chosen = select(attention_projections(denoiser, families.get(family).model_class.classify_attention), group, projs)
     return sum(rank * (linear[p.module].in_features + linear[p.module].out_features) for p in chosen)
 
 
@@ -75,16 +76,11 @@ def latent_shape(family: str, num_frames: int, height: int, width: int) -> tuple
     ModelScope / Latte encode frame by frame: ``(1, C, F, h, w)``. CogVideoX pads to ``4k + 1`` frames
     and compresses time 4x: ``(1, k + 1, C, h, w)``.
     """
-    from motionlib.models.cogvideox import padded_frames
-
+    fam = families.get(family)
     vae = meta_component(family, "vae")
     with torch.device("meta"):
-        if family.startswith("cogvideox"):
-            out = vae.encode(torch.empty(1, 3, padded_frames(num_frames), height, width)).latent_dist.mean
-            return tuple(out.permute(0, 2, 1, 3, 4).shape)
-        out = vae.encode(torch.empty(num_frames, 3, height, width)).latent_dist.mean
-        return (1, out.shape[1], num_frames, *out.shape[2:])
-
-
-def _inventory_family(family: str) -> str:
-    return "cogvideox" if family.startswith("cogvideox") else family
+        pixels = fam.model_class.vae_pixels(torch.empty(1, num_frames, 3, height, width))
+        out = vae.encode(pixels).latent_dist.mean
+    if fam.spec.latent_layout == "BFCHW":  # the VAE gives (1, C, f, h, w)
+        return tuple(out.permute(0, 2, 1, 3, 4).shape)
+    return (1, out.shape[1], num_frames, *out.shape[2:])  # frame by frame: (F, C, h, w)
