@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from motionlib.customize import CustomizeSettings
-from motionlib.data import select_videos
 from motionlib.evaluation import EvalSettings, Method
 from motionlib.models.base import VideoModel
+from motionlib.videos import select_videos
 
 
 @dataclass
