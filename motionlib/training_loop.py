@@ -52,7 +52,7 @@ def loss_curve(losses: list[float], points: int = 200) -> list[list[float]]:
 
 class Loop:
     """A resumable optimisation of ``modules`` (name -> anything with ``parameters()``, ``state_dict()``
-    and ``load_state_dict()``; a module named ``""`` is saved without a name prefix).
+    and ``load_state_dict()``; a lone module named ``""`` is saved without a name prefix).
 
     ``lr``: AdamW's (peak) learning rate; ``seed``: of :attr:`generator`; ``ema``: the EMA decay (at
     step ``k`` the smaller of it and ``(1 + k) / (10 + k)``), ``None`` for none; the EMA copies are

@@ -327,8 +327,8 @@ def pretrain_text_encoder(model: VideoModel, s: TrainSettings, work: Path, progr
     with torch.no_grad():
         hits = [loss_and_hits(g)[1] for g in groups]
     accuracy = {n: float(torch.cat([h[n] for h in hits]).mean()) for n in heads}
-    return {"mode": "pretrained", "steps": s.text_steps, "captions": len(captions), "loss_curve": loss_curve(loop.losses),
-            "minutes": loop.seconds / 60, "attribute_accuracy": accuracy}
+    return {"mode": "pretrained", "steps": s.text_steps, "captions": len(captions),
+            "loss_curve": loss_curve(loop.losses), "minutes": loop.seconds / 60, "attribute_accuracy": accuracy}
 
 
 def _length_groups(model: VideoModel, captions: list[str]) -> list[np.ndarray]:
