@@ -25,11 +25,11 @@ def one(executor: str, workers: int, what: str, family: str, source: str, videos
     """Seconds for the whole run and, for Ray, for starting the local cluster (part of the whole)."""
     import torch
 
-    from motionlib.data.datasets import select_videos
     from motionlib.evaluation import EvalSettings, evaluate, tau_methods
     from motionlib.metrics import tiny_clip_scorer
     from motionlib.models import load_model
     from motionlib.sweep import SweepSettings, run_videos
+    from motionlib.videos import select_videos
 
     torch.set_num_threads(1)
     items = (select_videos("bundled") * videos)[:videos] if videos <= 3 else select_videos(f"toy:{videos}")

@@ -1,8 +1,8 @@
 """Training checkpoints as one safetensors file: weights, AdamW state and RNG state, plus JSON metadata.
 
-Used by every resumable training loop (motion adapters, toy-world models). Nothing is pickled: the
-optimizer's tensors are stored by parameter index, its hyper-parameters and the caller's metadata
-as JSON in the file's header. Writes are atomic (:func:`motionlib.cache.atomic_write`).
+Written and read by :class:`motionlib.training_loop.Loop`, the one resumable training loop. Nothing
+is pickled: the optimizer's tensors are stored by parameter index, its hyper-parameters and the
+caller's metadata as JSON in the file's header. Writes are atomic (:func:`motionlib.cache.atomic_write`).
 """
 
 from __future__ import annotations

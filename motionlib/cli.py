@@ -112,10 +112,10 @@ def _sweep_settings(args):
 def _sweep_videos(args, out: Path) -> int:
     """``motionlib sweep --videos ...``: one sweep unit per video, on the chosen executor; one CSV."""
     from motionlib import provenance
-    from motionlib.data.datasets import select_videos
     from motionlib.executors import check_executor
     from motionlib.metrics import clip_scorer
     from motionlib.sweep import run_videos, settings_record
+    from motionlib.videos import select_videos
 
     check_executor(args.executor)
     items = select_videos(args.videos, tgve_root=args.tgve_root)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from motionlib.customize import CustomizeSettings
 from motionlib.errors import ParameterError
-from motionlib.data import select_videos
 from motionlib.evaluation import EvalSettings, Method
 from motionlib.models.base import VideoModel
+from motionlib.videos import select_videos
 
 
 @dataclass

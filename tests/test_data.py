@@ -7,10 +7,36 @@ import pytest
 
 from motionlib.data import (
     EDIT_KINDS, TGVE_CSV, bundled_dataset, count_frames, from_model_pixels, load_tgve,
-    make_tgve_miniature, read_tgve_csv, read_video, sample_indices, select_videos, tgve_manifest,
+    make_tgve_miniature, read_tgve_csv, read_video, sample_indices, tgve_manifest,
     to_model_pixels, write_frame_grid, write_video,
 )
 from motionlib.errors import DatasetError, NotEnoughFramesError, ParameterError, VideoReadError
+from motionlib.videos import select_videos
+
+
+def test_the_data_layer_knows_nothing_of_the_toy_world():
+    """No module of motionlib.data imports motionlib.toyworld, not even inside a function, and importing
+    motionlib.data loads none of it (the selection language above both: motionlib.videos)."""
+    import ast
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import motionlib.data
+
+    for path in Path(motionlib.data.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+            else:
+                continue
+            assert not any(n.startswith("motionlib.toyworld") for n in names), f"{path.name}:{node.lineno}"
+    check = ("import sys, motionlib.data; "
+             "print([m for m in sys.modules if m.startswith('motionlib.toyworld')])")
+    assert subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
+                          check=True).stdout.strip() == "[]"
 
 
 def ramp_video(frames=12, h=24, w=40):

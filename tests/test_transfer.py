@@ -135,7 +135,8 @@ def test_variants_share_the_base_model_and_each_gets_its_own_adapters(tmp_path, 
 
 
 def test_the_references_as_a_dataset_carry_the_protocol_and_its_ground_truth(tmp_path, monkeypatch):
-    from motionlib.data import find_video, read_video, select_videos
+    from motionlib.data import read_video
+    from motionlib.videos import find_video, select_videos
 
     monkeypatch.setenv("MOTIONLIB_CACHE", str(tmp_path))
     items = select_videos("transfer:2")

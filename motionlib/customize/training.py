@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 import motionlib
 from motionlib import checkpoint
@@ -20,6 +18,7 @@ from motionlib.customize.settings import CustomizeSettings, trainable_parameter_
 from motionlib.data.video_io import resize_center_crop, sample_indices, to_model_pixels
 from motionlib.errors import ParameterError
 from motionlib.models.base import PromptEmbeds, VideoModel
+from motionlib.training_loop import Loop
 
 
 def diffusion_loss(model: VideoModel, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor,
@@ -57,21 +56,6 @@ def _conform(video: np.ndarray, s: CustomizeSettings) -> np.ndarray:
     return video
 
 
-def _resume(path: Path, adapter: MotionAdapter, optimizer, generator, run: dict) -> tuple[int, list[float]] | None:
-    """Restore a checkpoint of the same run (:mod:`motionlib.checkpoint`); ``None`` (and a warning)
-    if it belongs to another run or an older format, so training starts over."""
-    try:
-        same = checkpoint.read_meta(path).get("run") == json.loads(json.dumps(run, default=str))
-    except (KeyError, ValueError, OSError):
-        same = False
-    if not same:
-        warnings.warn(f"{path} belongs to a run with other settings; training from scratch", stacklevel=3)
-        return None
-    weights, meta = checkpoint.load(path, optimizer, generator)
-    adapter.load_state_dict(weights)
-    return meta["step"], meta["losses"]
-
-
 def train(
     model: VideoModel,
     video: np.ndarray,
@@ -89,7 +73,8 @@ def train(
     draw (int64, ``(batch_size,)``). With ``out_dir``, a checkpoint is written every
     ``checkpoint_every`` steps and at the end, a rerun with the same inputs resumes from it (the
     result equals an uninterrupted run), and the final ``adapter.safetensors`` + ``adapter.json`` are
-    written. ``tau = 1000`` trains nothing and saves the untouched (identity) adapter, mode "base".
+    written (:class:`motionlib.training_loop.Loop`; Ctrl-C saves first). ``tau = 1000`` trains nothing
+    and saves the untouched (identity) adapter, mode "base".
     """
     s = (settings or CustomizeSettings()).resolved(model)
     video = _conform(video, s)
@@ -104,31 +89,19 @@ def train(
         with torch.no_grad():
             x0 = model.encode_video(to_model_pixels(video)).float()
             embeds = model.encode_prompt(caption)
-        generator = torch.Generator("cpu").manual_seed(s.seed)
-        optimizer = torch.optim.AdamW(adapter.parameters(), lr=s.learning_rate)
-        saved = out_dir / "checkpoint.safetensors" if out_dir else None
-        if saved is not None and saved.exists():
-            restored = _resume(saved, adapter, optimizer, generator, run)
-            if restored is not None:
-                start, losses = restored
-        bar = tqdm(range(start, steps_total), initial=start, total=steps_total,
-                   desc=f"{model.family} motion {s.mode}", disable=not progress, leave=False)
-        for step in bar:
-            t = torch.randint(s.tau, model.num_train_timesteps, (s.batch_size,), generator=generator)
-            noise = torch.randn((s.batch_size, *x0.shape[1:]), generator=generator)
+        loop = Loop({"": adapter}, lr=s.learning_rate, seed=s.seed,
+                    path=out_dir / "checkpoint.safetensors" if out_dir else None, run=run)
+
+        def step_loss(step: int) -> torch.Tensor:
+            t = torch.randint(s.tau, model.num_train_timesteps, (s.batch_size,), generator=loop.generator)
+            noise = torch.randn((s.batch_size, *x0.shape[1:]), generator=loop.generator)
             if timestep_hook is not None:
                 timestep_hook(t)
-            loss = diffusion_loss(model, x0, t, noise, embeds)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.item())
-            bar.set_postfix(loss=f"{losses[-1]:.4f}")
-            done = step + 1
-            if saved is not None and (done % s.checkpoint_every == 0 or done == steps_total):
-                out_dir.mkdir(parents=True, exist_ok=True)
-                checkpoint.save(saved, adapter.state_dict(), optimizer, generator,
-                                dict(step=done, losses=losses, run=run))
+            return diffusion_loss(model, x0, t, noise, embeds)
+
+        loop.run_steps(step_loss, steps_total, checkpoint_every=s.checkpoint_every,
+                       desc=f"{model.family} motion {s.mode}", progress=progress, leave=False)
+        start, losses = loop.start, loop.losses
     record = dict(
         run, motionlib_version=motionlib.__version__, mode=s.mode if steps_total else "base",
         source=model.source, steps=len(losses), final_loss=losses[-1] if losses else None,

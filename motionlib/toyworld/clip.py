@@ -21,12 +21,12 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
 from motionlib import checkpoint, provenance
 from motionlib.errors import ParameterError
 from motionlib.metrics import OPENAI_MEAN, OPENAI_STD
 from motionlib.toyworld import components, world
+from motionlib.training_loop import Loop, loss_curve
 
 CONFIG_FILE = "open_clip_config.json"
 WEIGHTS_FILE = "open_clip_model.safetensors"
@@ -74,7 +74,6 @@ def train_clip(out_dir: str | Path, settings: ClipTrainSettings = ClipTrainSetti
     import open_clip
 
     from motionlib.metrics import FramePreprocess
-    from motionlib.toyworld.training import _lr_factor
 
     out_dir = Path(out_dir)
     work = out_dir / ".training"
@@ -93,22 +92,12 @@ def train_clip(out_dir: str | Path, settings: ClipTrainSettings = ClipTrainSetti
     caption_ids = torch.tensor([sorted(set(captions)).index(c) for c in captions])
     tokens = tokenizer(captions, padding="max_length", max_length=CONTEXT_LENGTH, truncation=True,
                        return_tensors="pt").input_ids
-    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=0.1)
-    generator = torch.Generator("cpu").manual_seed(settings.seed)
-    path, run = work / "clip.safetensors", {"stage": "clip", "settings": asdict(settings)}
-    losses, seconds, start = [], 0.0, 0
-    if path.exists() and checkpoint.read_meta(path).get("run") == run:
-        weights, meta = checkpoint.load(path, optimizer, generator)
-        model.load_state_dict(weights)
-        losses, seconds, start = meta["losses"], meta["seconds"], meta["step"]
-    model.train()
-    bar = tqdm(range(start, settings.steps), initial=start, total=settings.steps, disable=not progress,
-               desc="toy CLIP", unit="step")
-    for step in bar:
-        t0 = time.perf_counter()
-        for group in optimizer.param_groups:
-            group["lr"] = settings.lr * _lr_factor(step, settings.steps, settings.warmup)
-        frame = torch.randint(len(images), (settings.batch,), generator=generator)
+    run = {"stage": "clip", "settings": asdict(settings)}
+    loop = Loop({"": model}, lr=settings.lr, seed=settings.seed, path=work / "clip.safetensors", run=run,
+                weight_decay=0.1)
+
+    def step_loss(step: int) -> torch.Tensor:
+        frame = torch.randint(len(images), (settings.batch,), generator=loop.generator)
         image_f = F.normalize(model.encode_image(images[frame]), dim=-1)
         text_f = F.normalize(model.encode_text(tokens[frame // world.FRAMES]), dim=-1)
         logits = model.logit_scale.exp() * image_f @ text_f.T
@@ -116,27 +105,22 @@ def train_clip(out_dir: str | Path, settings: ClipTrainSettings = ClipTrainSetti
         ids = caption_ids[frame // world.FRAMES]
         same = (ids[:, None] == ids[None, :]).float()
         target = same / same.sum(dim=1, keepdim=True)
-        loss = 0.5 * (torch.sum(-target * logits.log_softmax(dim=1), 1).mean()
+        return 0.5 * (torch.sum(-target * logits.log_softmax(dim=1), 1).mean()
                       + torch.sum(-target * logits.log_softmax(dim=0), 0).mean())
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        with torch.no_grad():
-            model.logit_scale.clamp_(0, np.log(100))
-        losses.append(loss.item())
-        seconds += time.perf_counter() - t0
-        bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
-        if (step + 1) % settings.checkpoint_every == 0 or step + 1 == settings.steps:
-            checkpoint.save(path, model.state_dict(), optimizer, generator,
-                            {"run": run, "step": step + 1, "losses": losses, "seconds": seconds})
-    model.eval()
-    from motionlib.toyworld.training import _curve
 
+    @torch.no_grad()
+    def clamp_temperature(step: int) -> None:
+        model.logit_scale.clamp_(0, np.log(100))
+
+    model.train()
+    loop.run_steps(step_loss, settings.steps, checkpoint_every=settings.checkpoint_every, desc="toy CLIP",
+                   progress=progress, warmup=settings.warmup, after_step=clamp_temperature, window=50)
+    model.eval()
     record = {
         "what": "toy-world CLIP (open_clip CLIP at toy size) trained contrastively on world frames and "
                 "captions; not ViT-L/14",
         "settings": asdict(settings), "seed": settings.seed, "steps": settings.steps,
-        "loss_curve": _curve(losses), "minutes": seconds / 60,
+        "loss_curve": loss_curve(loop.losses), "minutes": loop.seconds / 60,
         "wall_minutes": (time.perf_counter() - tic) / 60,
         "parameters": sum(p.numel() for p in model.parameters()),
         "git_commit": commit, "packages": provenance.package_versions(),

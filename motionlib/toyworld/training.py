@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import shutil
 import time
 from dataclasses import asdict, dataclass, replace
@@ -54,14 +53,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
-from motionlib import checkpoint, families, provenance
+from motionlib import families, provenance
 from motionlib.errors import ParameterError
 from motionlib.models.base import FamilyDefaults, VideoModel
 from motionlib.models.loading import TOY_RECORD
 from motionlib.families import ToyRecipe
 from motionlib.toyworld import components, world
+from motionlib.training_loop import Loop, loss_curve
 
 TOY_STEPS = 50  # DDIM steps, as in the paper
 TEXT_ENCODER_MODES = ("pretrained", "joint")
@@ -193,70 +192,9 @@ def stage_settings(s: TrainSettings, stage: str) -> dict:
 
 
 # ------------------------------------------------------------------------------------ helpers
-def _lr_factor(step: int, total: int, warmup: int) -> float:
-    if step < warmup:
-        return (step + 1) / warmup
-    progress = (step - warmup) / max(1, total - warmup)
-    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress))
-
-
 def _pixels(videos: np.ndarray) -> torch.Tensor:
     """uint8 ``(N, F, H, W, 3)`` -> float ``(N, F, 3, H, W)`` in [-1, 1]."""
     return torch.from_numpy(videos).permute(0, 1, 4, 2, 3).float() / 127.5 - 1
-
-
-class _Stage:
-    """A resumable optimisation stage: checkpoint file, optimizer, generator, loss curve."""
-
-    def __init__(self, path: Path, params, lr: float, seed: int, run: dict):
-        self.path, self.run = path, run
-        self.optimizer = torch.optim.AdamW(params, lr=lr)
-        self.generator = torch.Generator("cpu").manual_seed(seed)
-        self.losses: list[float] = []
-        self.seconds = 0.0
-        self.start = 0
-
-    def resume(self, modules: dict[str, torch.nn.Module]) -> int:
-        if not self.path.exists() or checkpoint.read_meta(self.path).get("run") != self.run:
-            return 0
-        weights, meta = checkpoint.load(self.path, self.optimizer, self.generator)
-        for name, module in modules.items():
-            module.load_state_dict({k.removeprefix(name + "."): v for k, v in weights.items()
-                                    if k.startswith(name + ".")})
-        self.losses, self.seconds, self.start = meta["losses"], meta["seconds"], meta["step"]
-        return self.start
-
-    def save(self, modules: dict[str, torch.nn.Module], step: int) -> None:
-        weights = {f"{name}.{k}": v for name, m in modules.items() for k, v in m.state_dict().items()}
-        checkpoint.save(self.path, weights, self.optimizer, self.generator,
-                        {"run": self.run, "step": step, "losses": self.losses, "seconds": self.seconds})
-
-    def train(self, step_loss, *, total: int, lr: float, warmup: int, modules: dict[str, torch.nn.Module],
-            checkpoint_every: int, desc: str, progress: bool, clip=None, after_step=None,
-            window: int = 50) -> None:
-        """Steps ``start .. total - 1``: warm-up/cosine learning rate, ``step_loss(step) -> (loss, logged)``
-        (``logged``: the float put on the loss curve), backward, gradient norm of ``clip`` clipped to 1,
-        optimizer step, ``after_step(step)``, then a checkpoint of ``modules`` every ``checkpoint_every``
-        steps and at the end. The bar shows the mean logged loss of the last ``window`` steps."""
-        bar = tqdm(range(self.start, total), initial=self.start, total=total, disable=not progress,
-                   desc=desc, unit="step")
-        for step in bar:
-            tic = time.perf_counter()
-            for group in self.optimizer.param_groups:
-                group["lr"] = lr * _lr_factor(step, total, warmup)
-            loss, logged = step_loss(step)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if clip is not None:
-                torch.nn.utils.clip_grad_norm_(clip, 1.0)
-            self.optimizer.step()
-            if after_step is not None:
-                after_step(step)
-            self.losses.append(logged)
-            self.seconds += time.perf_counter() - tic
-            bar.set_postfix(loss=f"{np.mean(self.losses[-window:]):.4f}")
-            if (step + 1) % checkpoint_every == 0 or step + 1 == total:
-                self.save(modules, step + 1)
 
 
 # ------------------------------------------------------------------------------------ stages
@@ -266,38 +204,36 @@ def train_vae(model: VideoModel, videos: np.ndarray, masks: np.ndarray, s: Train
     vae = model.vae
     vae.requires_grad_(True).eval()  # no dropout or batch norm: eval() only skips no-op dropout masks
     run = {"stage": "vae", "settings": stage_settings(s, "vae")}
-    stage = _Stage(work / "vae.safetensors", vae.parameters(), s.vae_lr, s.seed + 1, run)
-    stage.resume({"vae": vae})
+    loop = Loop({"vae": vae}, lr=s.vae_lr, seed=s.seed + 1, path=work / "vae.safetensors", run=run)
     pixels, weights = _pixels(videos), 1 + s.fg_weight * torch.from_numpy(masks).float()
     per_clip = s.recipe.vae == "video"  # a VAE over whole clips draws clips, a frame VAE frames
     batch = max(1, s.vae_batch // world.FRAMES) if per_clip else s.vae_batch
 
     def step_loss(step: int) -> tuple[torch.Tensor, float]:
         if per_clip:
-            idx = torch.randint(len(videos), (batch,), generator=stage.generator)
+            idx = torch.randint(len(videos), (batch,), generator=loop.generator)
             x = model.vae_pixels(pixels[idx])
             w = model.vae_pixels(weights[idx][:, :, None].expand(-1, -1, 3, -1, -1))
         else:
-            idx = torch.randint(len(videos) * world.FRAMES, (batch,), generator=stage.generator)
+            idx = torch.randint(len(videos) * world.FRAMES, (batch,), generator=loop.generator)
             x = pixels.flatten(0, 1)[idx]
             w = weights.flatten(0, 1)[idx][:, None]
         posterior = vae.encode(x).latent_dist
-        noise = torch.randn(posterior.mean.shape, generator=stage.generator)
+        noise = torch.randn(posterior.mean.shape, generator=loop.generator)
         recon = vae.decode(posterior.mean + posterior.std * noise).sample
         mse = (w * (recon - x) ** 2).mean() / w.mean()
         kl = 0.5 * (posterior.mean**2 + posterior.var - 1 - posterior.logvar).mean()  # per latent value
         return mse + s.kl_weight * kl, mse.item()
 
-    stage.train(step_loss, total=s.vae_steps, lr=s.vae_lr, warmup=s.warmup, modules={"vae": vae},
-                checkpoint_every=s.checkpoint_every, desc=f"toy {s.family}: VAE", progress=progress,
-                clip=list(vae.parameters()))
+    loop.run_steps(step_loss, s.vae_steps, checkpoint_every=s.checkpoint_every, desc=f"toy {s.family}: VAE",
+                   progress=progress, warmup=s.warmup, max_grad_norm=1.0, window=50)
     vae.requires_grad_(False).eval()
     scale = 1.0 / float(encode_pool(model, videos[:512], scale=1.0).std())
     vae.register_to_config(scaling_factor=scale)
     with torch.no_grad():
         recon = model.decode_latents(encode_pool(model, videos[:64]), world.FRAMES)
     psnr = float(10 * torch.log10(4 / ((recon.clamp(-1, 1) - _pixels(videos[:64])) ** 2).mean()))
-    return {"steps": s.vae_steps, "loss_curve": _curve(stage.losses), "minutes": stage.seconds / 60,
+    return {"steps": s.vae_steps, "loss_curve": loss_curve(loop.losses), "minutes": loop.seconds / 60,
             "scaling_factor": scale, "psnr_db_first_64_clips": psnr}
 
 
@@ -337,9 +273,8 @@ def pretrain_text_encoder(model: VideoModel, s: TrainSettings, work: Path, progr
     groups = _length_groups(model, captions)
     draw = _same_length_draw(groups)
     run = {"stage": "text_encoder", "settings": stage_settings(s, "text_encoder")}
-    stage = _Stage(work / "text_encoder.safetensors", [*encoder.parameters(), *heads.parameters()],
-                   s.lr, s.seed + 4, run)
-    stage.resume({"text_encoder": encoder, "heads": heads})
+    loop = Loop({"text_encoder": encoder, "heads": heads}, lr=s.lr, seed=s.seed + 4,
+                path=work / "text_encoder.safetensors", run=run)
 
     def loss_and_hits(idx: np.ndarray) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         pooled = model.encode_prompts([captions[i] for i in idx]).cond.mean(1)
@@ -348,18 +283,17 @@ def pretrain_text_encoder(model: VideoModel, s: TrainSettings, work: Path, progr
         return loss, {n: (logits[n].argmax(1) == labels[n][idx]).float() for n in heads}
 
     def step_loss(step: int) -> tuple[torch.Tensor, float]:
-        loss, _ = loss_and_hits(draw(64, stage.generator))
+        loss, _ = loss_and_hits(draw(64, loop.generator))
         return loss, loss.item()
 
-    stage.train(step_loss, total=s.text_steps, lr=s.lr, warmup=min(s.warmup, s.text_steps // 4),
-                modules={"text_encoder": encoder, "heads": heads}, checkpoint_every=s.checkpoint_every,
-                desc=f"toy {s.family}: text encoder", progress=progress)
+    loop.run_steps(step_loss, s.text_steps, checkpoint_every=s.checkpoint_every, desc=f"toy {s.family}: text encoder",
+                   progress=progress, warmup=min(s.warmup, s.text_steps // 4), window=50)
     encoder.requires_grad_(False).eval()
     with torch.no_grad():
         hits = [loss_and_hits(g)[1] for g in groups]
     accuracy = {n: float(torch.cat([h[n] for h in hits]).mean()) for n in heads}
-    return {"mode": "pretrained", "steps": s.text_steps, "captions": len(captions), "loss_curve": _curve(stage.losses),
-            "minutes": stage.seconds / 60, "attribute_accuracy": accuracy}
+    return {"mode": "pretrained", "steps": s.text_steps, "captions": len(captions),
+            "loss_curve": loss_curve(loop.losses), "minutes": loop.seconds / 60, "attribute_accuracy": accuracy}
 
 
 def _length_groups(model: VideoModel, captions: list[str]) -> list[np.ndarray]:
@@ -391,48 +325,35 @@ def train_denoiser(model: VideoModel, latents: torch.Tensor, captions: list[str]
     n = len(captions)
     texts = list(captions) + ([without_direction(c) for c in captions] if s.direction_free else [])
     frozen_embeds = None if joint else _embedding_table(model, texts)
-    ema = {name: copy.deepcopy(m) for name, m in trained.items()}
-    params = [p for m in trained.values() for p in m.parameters()]
     for m in trained.values():
         # eval(): every dropout of these models has p = 0 (and there is no batch norm), so training mode
         # would change nothing but draw all-ones dropout masks (7% of the step time).
         m.requires_grad_(True).eval()
     run = {"stage": "denoiser", "settings": asdict(s)}
     lr = s.lr if s.denoiser_lr is None else s.denoiser_lr
-    stage = _Stage(work / "denoiser.safetensors", params, lr, s.seed + 2, run)
-    checkpointed = {**trained, **{f"ema_{k}": m for k, m in ema.items()}}
-    stage.resume(checkpointed)
+    loop = Loop(trained, lr=lr, seed=s.seed + 2, path=work / "denoiser.safetensors", run=run, ema=s.ema)
     draw = _same_length_draw(_length_groups(model, captions))
     draw_free = _same_length_draw([g + n for g in _length_groups(model, texts[n:])]) if s.direction_free else None
 
     def step_loss(step: int) -> tuple[torch.Tensor, float]:
         # A whole batch is direction-free with probability direction_free (one token length per batch).
-        free = draw_free is not None and float(torch.rand(1, generator=stage.generator)) < s.direction_free
-        idx = (draw_free if free else draw)(s.batch, stage.generator)
+        free = draw_free is not None and float(torch.rand(1, generator=loop.generator)) < s.direction_free
+        idx = (draw_free if free else draw)(s.batch, loop.generator)
         x0 = latents[idx % n]
-        t = torch.randint(0, model.num_train_timesteps, (s.batch,), generator=stage.generator)
-        noise = torch.randn(x0.shape, generator=stage.generator)
-        drop = torch.rand(s.batch, generator=stage.generator) < s.caption_dropout
+        t = torch.randint(0, model.num_train_timesteps, (s.batch,), generator=loop.generator)
+        noise = torch.randn(x0.shape, generator=loop.generator)
+        drop = torch.rand(s.batch, generator=loop.generator) < s.caption_dropout
         embeds = model.encode_prompts([texts[i] for i in idx]) if joint else frozen_embeds(idx)
         cond = torch.where(drop[:, None, None], embeds.uncond, embeds.cond)
         loss = diffusion_loss(model, x0, t, noise, PromptEmbeds(embeds.prompt, cond, embeds.uncond))
         return loss, loss.item()
 
-    @torch.no_grad()
-    def update_ema(step: int) -> None:
-        decay = min(s.ema, (1 + step) / (10 + step))
-        for name, module in trained.items():
-            for p_ema, p in zip(ema[name].parameters(), module.parameters()):
-                p_ema.lerp_(p, 1 - decay)
-
-    stage.train(step_loss, total=s.steps, lr=lr, warmup=s.warmup, modules=checkpointed,
-                checkpoint_every=s.checkpoint_every, desc=f"toy {s.family}: denoiser", progress=progress,
-                clip=params, after_step=update_ema, window=100)
-    with torch.no_grad():
-        for name, module in trained.items():
-            module.load_state_dict(ema[name].state_dict())
-            module.requires_grad_(False).eval()
-    return {"steps": s.steps, "loss_curve": _curve(stage.losses), "minutes": stage.seconds / 60}
+    loop.run_steps(step_loss, s.steps, checkpoint_every=s.checkpoint_every, desc=f"toy {s.family}: denoiser",
+                   progress=progress, warmup=s.warmup, max_grad_norm=1.0, window=100)
+    loop.apply_ema()
+    for module in trained.values():
+        module.requires_grad_(False).eval()
+    return {"steps": s.steps, "loss_curve": loss_curve(loop.losses), "minutes": loop.seconds / 60}
 
 
 def without_direction(text: str) -> str:
@@ -463,14 +384,6 @@ def _embedding_table(model: VideoModel, captions: list[str]):
         return PromptEmbeds(captions[idx[0]], cond, uncond[cond.shape[1]].expand_as(cond))
 
     return lookup
-
-
-def _curve(losses: list[float], points: int = 200) -> list[list[float]]:
-    """``[[step, mean loss over the steps up to it], ...]`` at about ``points`` evenly spaced steps."""
-    if not losses:
-        return []
-    edges = np.unique(np.linspace(0, len(losses), min(points, len(losses)) + 1).astype(int))
-    return [[int(b), float(np.mean(losses[a:b]))] for a, b in zip(edges[:-1], edges[1:])]
 
 
 # ------------------------------------------------------------------------------------ the command
