@@ -249,7 +249,7 @@ def _toy_defaults(spec: FamilySpec, folder: Path) -> FamilyDefaults:
     if not record.is_file():
         raise WeightsNotFoundError(
             f"no toy-world {spec.name} model in {folder}: the toy models ship for "
-            f"{', '.join(TOY_FAMILIES)} (README, Toy world); train one with `motionlib toyworld train --family "
+            f"{', '.join(TOY_FAMILIES)} (docs/toyworld.md); train one with `motionlib toyworld train --family "
             f"{spec.name} --out DIR` and load it with --source DIR")
     data = json.loads(record.read_text())
     if data.get("family", spec.name) != spec.name:
