@@ -6,7 +6,7 @@ Profiles:
 - ``toy``: the full toy-world measurement, on CPU: the notebooks with a parameter file in
   ``notebooks/params/toy/`` (the claims on 20 held-out clips per family under both protocols and
   the robustness grid, generation and reconstruction quality, customization), once each. The
-  README's toy-world numbers are the ones it writes.
+  toy-world numbers in docs/ are the ones it writes.
 - ``quick``: the headline on one GPU in about an hour (real checkpoints, like ``paper``): the
   notebooks with a parameter file in ``notebooks/params/quick/`` (Fig. 2 on 4 TGVE videos per
   family, Tab. 1's tau row on the same 4 videos for ModelScope), each over its family's

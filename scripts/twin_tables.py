@@ -1,4 +1,4 @@
-"""Print the README's checkpoint-twin tables (markdown), computed on the meta device.
+"""Print the checkpoint-twin tables of docs/twins.md (markdown), computed on the meta device.
 
     .venv/bin/python scripts/twin_tables.py
 

@@ -9,7 +9,7 @@ from motionlib.toyworld import diagnostics, world
 
 
 def test_text_influence_shows_the_toy_modelscope_deciding_direction_early():
-    """The shipped ModelScope draws its captions (README); its direction word moves the denoiser's
+    """The shipped ModelScope draws its captions (docs/toyworld.md); its direction word moves the denoiser's
     output at t = 900 and hardly at t = 100, while its colour word matters at both."""
     rows = diagnostics.text_influence(load_model("modelscope", "toy"), clips=4, timesteps=(900, 100), progress=False)
     assert set(rows["attribute"]) == {*diagnostics.ATTRIBUTES, "caption"} and len(rows) == 4 * 6 * 2

@@ -1,7 +1,7 @@
 """The shipped toy-world models and toy CLIP: they load by the real folder path and do what captions say.
 
 Reduced-size checks (a dozen held-out captions, 25 steps); the full measurement is
-``motionlib toyworld quality`` (README).
+``motionlib toyworld quality`` (docs/toyworld.md).
 """
 
 from functools import lru_cache
@@ -46,8 +46,8 @@ def test_no_toy_model_is_a_clear_error():
         load_model("cogvideox-5b", "toy")
 
 
-# Attributes a shipped toy model does NOT generate from its caption (full measurement: README, "Measured
-# in the toy world"). Strict xfail: a retrained model that learns one makes its test fail until listed off.
+# Attributes a shipped toy model does NOT generate from its caption (full measurement: docs/toyworld.md,
+# "Generation quality"). Strict xfail: a retrained model that learns one makes its test fail until listed off.
 NOT_LEARNED = {
     ("modelscope", "shape"): "toy ModelScope: shape 0.57 on 43 x 2 held-out samples (0.36 on the 11 here)",
     ("latte", "colour"): "toy Latte at guidance 7.5: colour 0.41 on 43 x 2 held-out samples",
@@ -55,7 +55,7 @@ NOT_LEARNED = {
     ("latte", "direction"): "toy Latte at guidance 7.5: objects nearly still (0.3 px/frame), direction 0.03",
     ("cogvideox", "shape"): "toy CogVideoX: shape 0.38 on 43 x 2 held-out samples; its VAE round trip reads 0.40",
 }
-# What a toy model's VAE loses, so no reconstruction through it can keep (README).
+# What a toy model's VAE loses, so no reconstruction through it can keep (docs/toyworld.md).
 VAE_LIMITED = {"cogvideox": "toy CogVideoX's VAE (4x in time) reconstructs at 22.4 dB: its round trip reads shape "
                             "0.40 and texture 0.40 on 20 held-out clips"}
 
@@ -102,7 +102,7 @@ def test_inversion_then_resampling_loses_little_beyond_the_vae(family, request):
     at most 3 dB below it, i.e. at most twice the VAE's squared error (25 steps here)."""
     if family == "latte":
         request.applymarker(pytest.mark.xfail(
-            reason="toy Latte: 27.5 dB after inversion against a 34.2 dB VAE ceiling (README)", strict=True))
+            reason="toy Latte: 27.5 dB after inversion against a 34.2 dB VAE ceiling (docs/toyworld.md)", strict=True))
     rows = reconstructed(family).set_index(["clip", "how"])["psnr_db"].unstack()
     assert (rows["vae"] - rows["invert g 1, resample g 1"] < 3.0).all(), rows
 
@@ -111,7 +111,7 @@ def test_inversion_then_resampling_loses_little_beyond_the_vae(family, request):
 def test_inversion_then_resampling_with_the_caption_reconstructs_the_pixels(family, request):
     if family == "latte":
         request.applymarker(pytest.mark.xfail(
-            reason="toy Latte's reconstruction PSNR spreads from 15 to 36 dB (median 27; README)", strict=True))
+            reason="toy Latte's reconstruction PSNR spreads from 15 to 36 dB (median 27; docs/toyworld.md)", strict=True))
     if family in VAE_LIMITED:
         request.applymarker(pytest.mark.xfail(reason=VAE_LIMITED[family], strict=True))
     assert (inverted(family)["psnr_db"] > 24).all(), inverted(family)[["psnr_db"]]

@@ -45,7 +45,7 @@ def test_rendered_object_follows_its_true_trajectory_and_stays_in_frame():
         background = np.array(world.BACKGROUNDS[spec.background])
         for frame, (x, y) in zip(video, world.trajectory(spec)):
             weight = (np.abs(frame.astype(float) - background).sum(-1) > 0)
-            if spec.shape != "triangle":  # triangles reach 8.7 px from their centre and may touch it (README)
+            if spec.shape != "triangle":  # triangles reach 8.7 px from their centre and may touch it (docs/toyworld.md)
                 assert not weight[[0, -1]].any() and not weight[:, [0, -1]].any()  # never touches the border
             if spec.shape != "triangle" and spec.texture == "plain":  # symmetric, uniform: centroid = centre
                 w = np.abs(frame.astype(float) - background).sum(-1)
@@ -72,7 +72,7 @@ def test_oracle_reads_every_attribute_of_rendered_clips():
     rows = quality.oracle_accuracy(300, seed=5, progress=False)
     table = quality.accuracy_table(rows)
     assert (table.filter(like="_ok") == 1.0).all(axis=None), table
-    assert rows["trajectory_error_px"].max() < 0.5  # measured: README, Toy world
+    assert rows["trajectory_error_px"].max() < 0.5  # measured: docs/toyworld.md
     assert rows["speed_error"].abs().max() < 0.1
 
 

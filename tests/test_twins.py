@@ -299,8 +299,8 @@ def test_attention_inventory_at_full_depth(family):
         assert {fin for (g, k, p, fin, _o) in inv["projection_shapes"] if k == "cross"} == {1152}
 
 
-def test_lora_parameter_formula_equals_peft_on_a_reduced_twin_and_the_readme_table(twin):
-    # The README table is computed by facts.lora_parameters at full depth; here the same formula is
+def test_lora_parameter_formula_equals_peft_on_a_reduced_twin_and_the_docs_table(twin):
+    # The docs/twins.md table is computed by facts.lora_parameters at full depth; here the same formula is
     # checked against the parameters peft really makes trainable (reduced depth, real widths).
     from motionlib.customize.adapter import attach
 
@@ -310,9 +310,9 @@ def test_lora_parameter_formula_equals_peft_on_a_reduced_twin_and_the_readme_tab
     attach(model, CustomizeSettings(projections="qkvo", rank=4).resolved(model))
     trainable = sum(p.numel() for p in model.denoiser.parameters() if p.requires_grad)
     assert trainable == facts.lora_parameters(family, group, "qkvo", rank=4, scale="reduced") > 0
-    readme = (paths.REPO_ROOT / "README.md").read_text()
-    row = re.search(rf"^\| {re.escape(family)} \|([^\n]*)$", readme, re.M)
-    assert row, f"README has no LoRA table row for {family}"
+    page = (paths.REPO_ROOT / "docs" / "twins.md").read_text()
+    row = re.search(rf"^\| {re.escape(family)} \|([^\n]*)$", page, re.M)
+    assert row, f"docs/twins.md has no LoRA table row for {family}"
     cells = [c.strip().replace(",", "") for c in row.group(1).split("|") if c.strip()]
     expected = [facts.lora_parameters(family, group, p) for p in ("qkvo", "qkv", "vo", "o")]
     expected.append(facts.lora_parameters(family, "all", "qkvo"))

@@ -210,7 +210,7 @@ def _toy_defaults(spec: FamilySpec, folder: Path) -> FamilyDefaults:
     if not record.is_file():
         raise WeightsNotFoundError(
             f"no toy-world {spec.name} model in {folder}: the toy models ship for "
-            f"{', '.join(families.toy_names())} (README, Toy world); train one with `motionlib toyworld train --family "
+            f"{', '.join(families.toy_names())} (docs/toyworld.md); train one with `motionlib toyworld train --family "
             f"{spec.name} --out DIR` and load it with --source DIR")
     data = json.loads(record.read_text())
     if data.get("family", spec.name) != spec.name:

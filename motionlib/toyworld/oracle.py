@@ -22,7 +22,7 @@ returns a :class:`Reading`:
 
 Every threshold is fixed from the world's geometry before any model is measured:
 ``ZIGZAG_RMS`` is half the RMS of an ideal zigzag's offsets, ``MIN_SPEED`` a third of the slowest
-world speed. Accuracy on rendered clips: see ``benchmarks/bench_toyworld.py`` and the README.
+world speed. Accuracy on rendered clips: see ``benchmarks/bench_toyworld.py`` and docs/toyworld.md.
 """
 
 from __future__ import annotations
