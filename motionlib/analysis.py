@@ -126,7 +126,7 @@ SWEEP_METRICS = ("clip_change", "flow_similarity", "flow_similarity_robust", "cl
 
 @dataclass
 class Tradeoff:
-    """Fig. 2 for one model from its per-video sweep rows (:func:`tradeoff_study`)."""
+    """Fig. 2 for one model from its per-video sweep rows (:func:`summarize_tradeoff`)."""
 
     summary: pd.DataFrame  # per (model, tau_start, tau_end): means over videos, 95% intervals, n_videos
     curve: pd.DataFrame  # tau_end = 0, tau_start > 0, with a ``pareto`` column
@@ -135,7 +135,7 @@ class Tradeoff:
     no_edit: pd.DataFrame  # the reconstruction's row of ``summary``
 
 
-def tradeoff_study(rows: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> Tradeoff:
+def summarize_tradeoff(rows: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> Tradeoff:
     """Aggregate one model's sweep rows into the heatmaps' table, the trade-off curve and tau*."""
     metrics = [m for m in SWEEP_METRICS if m in rows]
     summary = aggregate(rows, ["model", "tau_start", "tau_end"], metrics, n_boot=n_boot, seed=seed)

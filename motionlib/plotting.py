@@ -188,18 +188,18 @@ def tradeoff_curve(ax, curve, tau_star: int | None = None, color: str = PALETTE[
     ax.set_ylabel("flow similarity (motion kept)")
 
 
-def tradeoff_figure(studies: dict, width: str = "two"):
+def tradeoff_figure(tradeoffs: dict, width: str = "two"):
     """Fig. 2 side by side: per model (column) the CLIP-change and flow-similarity heatmaps and the
-    trade-off curve with tau*. ``studies`` maps a model name to a :class:`motionlib.analysis.Tradeoff`."""
-    n = len(studies)
+    trade-off curve with tau*. ``tradeoffs`` maps a model name to a :class:`motionlib.analysis.Tradeoff`."""
+    n = len(tradeoffs)
     fig, axes = figure(width, aspect=1.25 if n > 1 else 2.4, nrows=3, ncols=n, layout="constrained", squeeze=False)
-    for j, (name, study) in enumerate(studies.items()):
+    for j, (name, tradeoff) in enumerate(tradeoffs.items()):
         for i, (value, label) in enumerate([("clip_change", "CLIP score change"), ("flow_similarity", "flow similarity")]):
-            image = window_heatmap(axes[i, j], study.summary, value, label=f"{name}: {label}")
+            image = window_heatmap(axes[i, j], tradeoff.summary, value, label=f"{name}: {label}")
             fig.colorbar(image, ax=axes[i, j], shrink=0.8)
         color = family_color(name.split()[0], j)
-        tradeoff_curve(axes[2, j], study.curve, study.tau_star, color=color, label=name,
-                       no_edit=study.no_edit, tau_star_interval=study.tau_star_interval)
+        tradeoff_curve(axes[2, j], tradeoff.curve, tradeoff.tau_star, color=color, label=name,
+                       no_edit=tradeoff.no_edit, tau_star_interval=tradeoff.tau_star_interval)
         axes[2, j].legend(frameon=False, fontsize=5)
     return fig
 

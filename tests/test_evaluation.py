@@ -140,18 +140,18 @@ def test_comparison_lists_cited_rows_then_ours():
     assert table.iloc[-1]["Text Align."] == "31.96" and paper_ours("cogvideox-5b", 950, "x") is None
 
 
-def test_open_study_resolves_the_notebooks_shared_setup(tmp_path):
+def test_open_experiment_resolves_the_notebooks_shared_setup(tmp_path):
     from motionlib import provenance
     from motionlib.evaluation import Method
-    from motionlib.study import open_study
+    from motionlib.experiment import open_experiment
 
-    study = open_study("tab9", "cogvideox", "tiny", videos=["car-turn"], clip="tiny", pick="none",
+    experiment = open_experiment("tab9", "cogvideox", "tiny", videos=["car-turn"], clip="tiny", pick="none",
                        num_frames=9, height=32, width=32, steps=2, out_dir=tmp_path / "out")
-    assert study.tau == families.get("cogvideox").paper_best_tau and study.pick_model is None
-    assert [i.name for i in study.items] == ["car-turn"] and study.out.is_dir()
-    lora = study.lora(rank=8)
+    assert experiment.tau == families.get("cogvideox").paper_best_tau and experiment.pick_model is None
+    assert [i.name for i in experiment.items] == ["car-turn"] and experiment.out.is_dir()
+    lora = experiment.lora(rank=8)
     assert (lora.tau, lora.rank, lora.num_frames, lora.height, lora.seed) == (950, 8, 9, 32, 0)
-    assert study.lora(tau=0).tau == 0
-    record = study.record("Tab. 9", [Method("r=8", lora)], n_boot=10)
+    assert experiment.lora(tau=0).tau == 0
+    record = experiment.record("Tab. 9", [Method("r=8", lora)], n_boot=10)
     assert record["settings"]["methods"]["r=8"]["rank"] == 8 and record["settings"]["n_boot"] == 10
     assert provenance.label(record) == provenance.TINY_LABEL

@@ -302,7 +302,7 @@ def test_attention_inventory_at_full_depth(family):
 def test_lora_parameter_formula_equals_peft_on_a_reduced_twin_and_the_docs_table(twin):
     # The docs/twins.md table is computed by facts.lora_parameters at full depth; here the same formula is
     # checked against the parameters peft really makes trainable (reduced depth, real widths).
-    from motionlib.customize.adapter import attach
+    from motionlib.customize.lora import attach
 
     family, folder = twin
     model = load_model(family, folder)

@@ -16,12 +16,12 @@ Adapters are injected with peft into ``model.denoiser`` on exactly the projectio
 :func:`target_modules` names (``model.attention_projections()`` filtered by group and Q/K/V/O).
 Files are safetensors + JSON only; nothing is ever pickled.
 
-Modules: :mod:`~motionlib.customize.settings` (what a run is), :mod:`~motionlib.customize.adapter`
+Modules: :mod:`~motionlib.customize.settings` (what a run is), :mod:`~motionlib.customize.lora`
 (the adapter on the denoiser), :mod:`~motionlib.customize.training` and
 :mod:`~motionlib.customize.generation`.
 """
 
-from motionlib.customize.adapter import MotionAdapter, attach, load_adapter
+from motionlib.customize.lora import MotionAdapter, attach, load_adapter
 from motionlib.customize.generation import (
     TauMismatchWarning,
     adapter_active_at,

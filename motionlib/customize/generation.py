@@ -24,7 +24,7 @@ from collections.abc import Callable
 import torch
 from tqdm.auto import tqdm
 
-from motionlib.customize.adapter import MotionAdapter
+from motionlib.customize.lora import MotionAdapter
 from motionlib.customize.settings import sample_batch_size
 from motionlib.data.video_io import from_model_pixels
 from motionlib.errors import MotionlibError, ParameterError

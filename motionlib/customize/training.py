@@ -13,7 +13,7 @@ import torch
 import motionlib
 from motionlib import checkpoint
 from motionlib.cache import atomic_write, content_hash
-from motionlib.customize.adapter import MotionAdapter, attach
+from motionlib.customize.lora import MotionAdapter, attach
 from motionlib.customize.settings import CustomizeSettings, trainable_parameter_count
 from motionlib.data.video_io import resize_center_crop, sample_indices, to_model_pixels
 from motionlib.errors import ParameterError

@@ -45,7 +45,7 @@ class FamilyDefaults:
         """These defaults with every given (not ``None``) setting put in its place, checked.
 
         The one place where a caller's frames, size, steps and guidance meet the family's defaults:
-        ``0`` is an error, not "the default" (``--frames 0`` used to give 16 frames silently).
+        ``0`` is an error, not "the default" (``--frames 0`` does not mean the default 16 frames).
         """
         given = dict(num_frames=num_frames, height=height, width=width, num_steps=num_steps)
         for name, value in given.items():

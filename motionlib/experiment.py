@@ -1,10 +1,10 @@
 """What every customization notebook (Tab. 1-4, Fig. 4 and 6) starts from, built by one call.
 
-``study = open_study("tab3_projections", family, source, ...)`` loads the model, the scorers and the
-videos, resolves ``tau`` (None: the paper's best for the family, ``Family.paper_best_tau``)
-and the sampling settings, makes the output folder and sets the plotting style; ``study.lora(...)``
-gives :class:`~motionlib.customize.CustomizeSettings` with the study's frames and seed, and
-``study.record(what, methods)`` the provenance record of the notebook's outputs.
+``experiment = open_experiment("tab3_projections", family, source, ...)`` loads the model, the scorers
+and the videos, resolves ``tau`` (None: the paper's best for the family, ``Family.paper_best_tau``)
+and the sampling settings, makes the output folder and sets the plotting style; ``experiment.lora(...)``
+gives :class:`~motionlib.customize.CustomizeSettings` with the experiment's frames and seed, and
+``experiment.record(what, methods)`` the provenance record of the notebook's outputs.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from motionlib.videos import select_videos
 
 
 @dataclass
-class CustomizationStudy:
+class CustomizationExperiment:
     model: VideoModel
     items: list  # motionlib.data.VideoItem
     tau: int
@@ -32,7 +32,7 @@ class CustomizationStudy:
     seed: int
 
     def lora(self, **overrides) -> CustomizeSettings:
-        """Customization settings at the study's tau, frames and seed, with ``overrides``."""
+        """Customization settings at the experiment's tau, frames and seed, with ``overrides``."""
         return CustomizeSettings(**{"tau": self.tau, "seed": self.seed, **self.frames, **overrides})
 
     def record(self, what: str, methods: list[Method], **extra) -> dict:
@@ -47,11 +47,12 @@ class CustomizationStudy:
         return provenance.record(self.model, seed=self.seed, what=what, settings=settings)
 
 
-def open_study(notebook: str, family: str, source: str, *, device: str = "cpu", seed: int = 0,
-               videos="bundled", tgve_root=None, subset=None, clip: str = "auto", pick: str = "auto",
-               tau: int | None = None, num_frames: int | None = None, height: int | None = None,
-               width: int | None = None, steps: int | None = None, guidance: float | None = None,
-               edit_kinds=("object",), samples: int = 1, out_dir=None, items: list | None = None) -> CustomizationStudy:
+def open_experiment(notebook: str, family: str, source: str, *, device: str = "cpu", seed: int = 0,
+                    videos="bundled", tgve_root=None, subset=None, clip: str = "auto", pick: str = "auto",
+                    tau: int | None = None, num_frames: int | None = None, height: int | None = None,
+                    width: int | None = None, steps: int | None = None, guidance: float | None = None,
+                    edit_kinds=("object",), samples: int = 1, out_dir=None,
+                    items: list | None = None) -> CustomizationExperiment:
     """Load everything a customization notebook needs; ``pick="none"`` scores without PickScore.
     ``items`` (VideoItems) replaces ``videos``, ``tgve_root`` and ``subset``."""
     from motionlib import families, paths, plotting
@@ -70,4 +71,4 @@ def open_study(notebook: str, family: str, source: str, *, device: str = "cpu", 
     frames = dict(num_frames=num_frames, height=height, width=width)
     settings = EvalSettings(edit_kinds=tuple(edit_kinds), num_samples=samples, seed=seed, num_steps=steps,
                             guidance_scale=guidance, **frames)
-    return CustomizationStudy(model, items, tau, frames, settings, clip_model, pick_model, out, seed)
+    return CustomizationExperiment(model, items, tau, frames, settings, clip_model, pick_model, out, seed)
