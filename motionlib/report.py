@@ -24,7 +24,7 @@ import nbformat
 import pandas as pd
 
 from motionlib import paths
-from motionlib.errors import ResultsNotFoundError
+from motionlib.errors import MotionlibError, ResultsNotFoundError
 
 INLINE_ROWS = 30  # CSVs with at most this many rows are shown as tables; longer ones are linked
 PAPER_NOTE = "Columns marked (paper) hold the paper's published numbers, beside ours as computed here."
@@ -161,7 +161,8 @@ def _table_html(page: Page, path: Path) -> str:
 def page_header(page: Page, profile: str) -> str:
     """The HTML above the notebook: label, status, figures, tables, files and provenance."""
     parts = [f"<p>{_link('index.html', 'All notebooks')} &middot; profile <b>{html.escape(profile)}</b> &middot; "
-             f"status <b>{html.escape(page.status)}</b> &middot; {_link(_href(page, page.notebook), 'executed notebook')}</p>"]
+             f"status <b>{html.escape(page.status)}</b> &middot; "
+             f"{_link(_href(page, page.notebook), 'executed notebook')}</p>"]
     parts += [_label_html(label) for label in page.labels]
     if page.figures:
         parts.append("<h2>Figures</h2>")
@@ -183,18 +184,25 @@ def page_header(page: Page, profile: str) -> str:
     return '<div class="jp-RenderedHTMLCommon motionlib-report">' + "\n".join(parts) + "</div>"
 
 
-def _export(nb, title: str, header: str) -> str:
-    """nbconvert's HTML page of ``nb`` with ``header`` first: the HTML output of a cell without input
-    (the lab template sanitizes raw cells; outputs it passes through)."""
-    from nbconvert import HTMLExporter
+def _exporter():
+    """nbconvert's HTML exporter (the lab template), images embedded."""
+    try:
+        from nbconvert import HTMLExporter
+    except ImportError:  # an environment made before nbconvert joined the runtime lock
+        raise MotionlibError("the report needs nbconvert: `make env` (or `pip install -r requirements/runtime.lock`) "
+                             "installs it") from None
+    return HTMLExporter(embed_images=True)
 
+
+def _export(exporter, nb, title: str, header: str) -> str:
+    """The HTML page of ``nb`` with ``header`` first: the HTML output of a cell without input (the lab
+    template sanitizes raw cells; outputs it passes through)."""
     nb = nbformat.from_dict(nb)
     cell = nbformat.v4.new_code_cell("", metadata={"transient": {"remove_source": True}})
     cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": header})]
     nb.cells.insert(0, cell)
     nb.metadata["title"] = title
-    body, _ = HTMLExporter(embed_images=True).from_notebook_node(nb)
-    return body
+    return exporter.from_notebook_node(nb)[0]
 
 
 def _index(pages: list[Page], profile: str) -> str:
@@ -203,9 +211,9 @@ def _index(pages: list[Page], profile: str) -> str:
         thumb = (f'<img src="{html.escape(_href(page, page.figures[0]))}" '
                  f'alt="{html.escape(page.figures[0].name)}" style="max-width:240px">' if page.figures else "")
         rows.append(f"<tr><td>{_link(quote(page.name + '.html'), page.name)}</td><td>{html.escape(page.status)}</td>"
-                    f"<td><b>{html.escape(page.short_labels)}</b> {html.escape(', '.join(page.models))}</td><td>{thumb}</td><td>{len(page.figures)} figures, "
-                    f"{len(page.tables)} tables &middot; {_link(_href(page, page.notebook), 'notebook')}"
-                    "</td></tr>")
+                    f"<td><b>{html.escape(page.short_labels)}</b> {html.escape(', '.join(page.models))}</td>"
+                    f"<td>{thumb}</td><td>{len(page.figures)} figures, {len(page.tables)} tables &middot; "
+                    f"{_link(_href(page, page.notebook), 'notebook')}</td></tr>")
     labels = sorted({label for page in pages for label in page.labels})
     return ('<div class="jp-RenderedHTMLCommon motionlib-report">'
             f"<h1>motionlib results: profile {html.escape(profile)}</h1>"
@@ -232,6 +240,7 @@ def build_report(profile_dir: str | Path, out_dir: str | Path | None = None) -> 
             f"{out}`" + ("" if out else f" (`make reproduce PROFILE={profile}`)"))
     statuses = _statuses(profile_dir)
     pages = [collect(nb, statuses) for nb in notebooks]
+    exporter = _exporter()
     out_dir.mkdir(parents=True, exist_ok=True)
     for page in pages:
         for path in page.files:
@@ -239,9 +248,9 @@ def build_report(profile_dir: str | Path, out_dir: str | Path | None = None) -> 
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target)
         nb = nbformat.read(page.notebook, as_version=4)
-        text = _export(nb, f"{page.name} ({page.short_labels})", page_header(page, profile))
+        text = _export(exporter, nb, f"{page.name} ({page.short_labels})", page_header(page, profile))
         (out_dir / f"{page.name}.html").write_text(text, encoding="utf-8")
     index = out_dir / "index.html"
-    empty = nbformat.v4.new_notebook()
-    index.write_text(_export(empty, f"motionlib results: {profile}", _index(pages, profile)), encoding="utf-8")
+    text = _export(exporter, nbformat.v4.new_notebook(), f"motionlib results: {profile}", _index(pages, profile))
+    index.write_text(text, encoding="utf-8")
     return index

@@ -97,7 +97,8 @@ def inspect(driver, page: Path) -> dict:
     driver.get(page.as_uri())
     images = driver.execute_script(
         "return [...document.images].map(i => [i.getAttribute('src').slice(0, 80), i.complete && i.naturalWidth]);")
-    links = driver.execute_script("return [...document.querySelectorAll('a[href]')].map(a => [a.getAttribute('href'), a.href]);")
+    links = driver.execute_script(
+        "return [...document.querySelectorAll('a[href]')].map(a => [a.getAttribute('href'), a.href]);")
     relative = [(raw, url) for raw, url in links if not urlparse(raw).scheme and not raw.startswith("#")]
     broken = [raw for raw, url in relative if not Path(unquote(urlparse(url).path)).is_file()]
     return {"images": images, "relative": [raw for raw, _ in relative], "broken": broken,
