@@ -1,6 +1,7 @@
 # Two commands do all set-up (see README.md):
 #   make reproduce   the main job: every figure and table at the smoke profile, into figures/
 #   make test        the test suite (pytest + nbval on every notebook)
+#   make report      the executed notebooks of a profile as HTML pages: figures/<profile>/report/index.html
 # Each creates and fills .venv from requirements/*.lock first when it is missing or out of date.
 
 PYTHON ?= python3
@@ -15,11 +16,15 @@ PROFILE ?= smoke
 export PATH := $(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: reproduce test env lab clean-env
+.PHONY: reproduce report test env lab clean-env
 
 # The paper profile runs its batch notebooks on Ray (notebooks/params/paper/*.yaml: executor: ray).
 reproduce: $(RUNTIME) $(if $(filter paper,$(PROFILE)),$(RAY))
 	$(BIN)/motionlib reproduce --profile $(PROFILE)
+
+# After `make reproduce` (same PROFILE): one page per executed notebook and an index (nbconvert).
+report: $(RUNTIME)
+	$(BIN)/motionlib report --profile $(PROFILE)
 
 # The library tests and the notebooks run side by side, one torch thread each (scripts/test_lanes.py).
 test: $(TESTS)
@@ -27,8 +32,10 @@ test: $(TESTS)
 
 env: $(RUNTIME)
 
+# JupyterLab refuses to start as root (containers, cloud notebooks) unless told: as the Jupyter
+# Docker stacks do, pass --allow-root when running as root.
 lab: $(LAB)
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
 
 # The runtime (requirements/runtime.lock) is all `make reproduce` needs; the test and lab stacks go
 # on top of it only for `make test` and `make lab` (scripts/split_lock.py writes the three locks).

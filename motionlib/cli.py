@@ -229,6 +229,15 @@ def cmd_reproduce(args) -> int:
     return 0 if all(r.status == "ok" for r in runs) else 1
 
 
+def cmd_report(args) -> int:
+    from motionlib import paths
+    from motionlib.report import build_report
+
+    profile_dir = Path(args.figures or paths.figures_dir()) / args.profile
+    print(f"wrote {build_report(profile_dir, args.out)}; open it in a browser")
+    return 0
+
+
 def _family_list() -> str:
     from motionlib import families
 
@@ -403,6 +412,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, help="notebooks at a time, each on cores/jobs torch threads "
                                             "(default: smoke and toy 2 on 2 or more cores, paper 1)")
     p.set_defaults(func=cmd_reproduce)
+
+    p = sub.add_parser("report", help="a static HTML page per executed notebook of a profile, and an index "
+                       "(writes FIGURES/PROFILE/report/index.html)")
+    p.add_argument("--profile", default="smoke", help="the profile folder under --figures (default smoke)")
+    p.add_argument("--figures", help="the reproduce output root (default figures/, or $MOTIONLIB_FIGURES)")
+    p.add_argument("--out", help="output folder (default FIGURES/PROFILE/report)")
+    p.set_defaults(func=cmd_report)
     return parser
 
 

@@ -38,3 +38,7 @@ class DatasetError(MotionlibError, ValueError):
 
 class ParameterError(MotionlibError, ValueError):
     """A setting is out of range or inconsistent (a timestep window, a grid, a frame count)."""
+
+
+class ResultsNotFoundError(MotionlibError, FileNotFoundError):
+    """A folder that should hold results (executed notebooks, figures) holds none."""
