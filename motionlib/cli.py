@@ -1,5 +1,5 @@
 """The ``motionlib`` command: ``models``, ``sample``, ``sweep``, ``customize``, ``generate``, ``twin``,
-``toyworld``, ``reproduce`` (the main job).
+``toyworld``, ``reproduce`` (the main job), ``report`` (its results as HTML pages).
 
 Seeds mean one thing everywhere: ``--seed`` is the randomness of the run itself (initial noise,
 LoRA initialisation and training draws, toy-world data); ``--weights-seed`` is the seed of tiny

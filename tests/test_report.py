@@ -49,7 +49,7 @@ def _run(profile: Path, name: str, model: dict, executed: bool = True, color="C0
     plt.close(fig)
     ours = pd.DataFrame({"tau": [700, 0], "text_alignment": [30.0, 25.0], "text_alignment_lo": [29.0, 24.0],
                          "text_alignment_hi": [31.0, 26.0]})
-    table = tables.beside_paper(ours, tables.PAPER_TAB1["modelscope"], "tau", ("text_alignment",))
+    table = tables.beside_paper(ours, tables.paper_tab1("modelscope"), "tau", ("text_alignment",))
     tables.write_table(table, out, f"{name}_table", "a test table", rec)  # .md .tex .csv + provenance
     provenance.save_table(pd.DataFrame({"x": range(40)}), out / f"{name}_per_sample.csv", rec)  # long: linked
     nb = nbformat.v4.new_notebook()
