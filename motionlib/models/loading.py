@@ -53,7 +53,7 @@ def parse_source(family: str, source: str | Path) -> tuple[str, str]:
         return "toy", str(paths.TOY_MODELS_DIR / spec.name)
     if text.startswith("toy:"):
         name = text[4:]
-        shipped = sorted(p.name for p in paths.TOY_MODELS_DIR.iterdir() if (p / TOY_RECORD).is_file())
+        shipped = shipped_toy_models()
         if name not in shipped:
             raise UnknownSourceError(f"no shipped toy model {name!r}; motionlib/assets/toy has {', '.join(shipped)}")
         return "toy", str(paths.TOY_MODELS_DIR / name)
@@ -280,9 +280,22 @@ def weights_status(family: str) -> str:
     return "cached locally" if isinstance(found, str) else "not found locally"
 
 
+def shipped_toy_models() -> dict[str, str]:
+    """``{folder name: family}`` of every toy model shipped in ``motionlib/assets/toy`` (it holds a record)."""
+    import json
+
+    out = {}
+    for folder in sorted(paths.TOY_MODELS_DIR.iterdir()):
+        record = folder / TOY_RECORD
+        if record.is_file():
+            out[folder.name] = json.loads(record.read_text()).get("family", folder.name)
+    return out
+
+
 def default_source(family: str) -> str:
     """The source a command uses when none is given: ``"toy"`` where the family's toy model ships."""
-    if (paths.TOY_MODELS_DIR / families.get(family).name / TOY_RECORD).is_file():
+    name = families.get(family).name
+    if shipped_toy_models().get(name) == name:
         return "toy"
     raise ParameterError(f"no toy model ships for {family}: give --source (hub, hub:<org/name>, a local folder, "
                          "or tiny for seeded random weights)")
@@ -290,12 +303,6 @@ def default_source(family: str) -> str:
 
 def toy_sources(family: str) -> list[str]:
     """The shipped toy models of ``family`` as sources: ``"toy"`` and ``"toy:<name>"`` for the others."""
-    import json
-
     name = families.get(family).name
-    out = []
-    for folder in sorted(paths.TOY_MODELS_DIR.iterdir()):
-        record = folder / TOY_RECORD
-        if record.is_file() and json.loads(record.read_text()).get("family") == name:
-            out.append("toy" if folder.name == name else f"toy:{folder.name}")
-    return sorted(out, key=lambda s: s != "toy")
+    out = [folder for folder, of in shipped_toy_models().items() if of == name]
+    return sorted(("toy" if folder == name else f"toy:{folder}" for folder in out), key=lambda s: s != "toy")
