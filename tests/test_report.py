@@ -21,8 +21,8 @@ from motionlib import provenance, tables  # noqa: E402
 from motionlib.cli import main  # noqa: E402
 from motionlib.plotting import save_figure  # noqa: E402
 from motionlib.report import build_report  # noqa: E402
+from conftest import headless_chromium  # noqa: E402
 
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 TOY = {"family": "modelscope", "source": "toy", "toy_world": True}
 TWIN = {"family": "latte", "source": "/twins/latte", "checkpoint_twin": True}
 REAL = {"family": "cogvideox", "source": "hub"}
@@ -76,17 +76,7 @@ def profile(tmp_path_factory):
 # ---------------------------------------------------------------- headless Chromium
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory):
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.skip("needs Debian's chromium and chromium-driver (/usr/bin/chromium, /usr/bin/chromedriver)")
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install selenium)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for arg in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--window-size=1400,1000",
-                f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"]:
-        options.add_argument(arg)
-    drv = webdriver.Chrome(options=options, service=webdriver.ChromeService(str(CHROMEDRIVER)))
+    drv = headless_chromium(tmp_path_factory.mktemp("chromium-profile"))
     drv.set_page_load_timeout(30)
     yield drv
     drv.quit()

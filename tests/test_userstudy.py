@@ -13,9 +13,9 @@ import pytest
 from motionlib import userstudy as us
 from motionlib.data import write_video
 from motionlib.errors import ParameterError
+from conftest import headless_chromium
 
 METHODS = ["VMC", "MotionDirector", "MotionClone", "Ours"]
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 
 
 def _square(path, dx, dy=0, color=(230, 60, 30)):
@@ -211,19 +211,9 @@ def test_python_and_js_shuffle_agree_in_node():
 
 # ---------------------------------------------------------------- headless Chromium
 def _driver(download_dir: Path, profile: Path):
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.skip("needs Debian's chromium and chromium-driver (/usr/bin/chromium, /usr/bin/chromedriver)")
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install selenium)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for arg in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--autoplay-policy=no-user-gesture-required", "--window-size=1500,1000",
-                f"--user-data-dir={profile}"]:
-        options.add_argument(arg)
-    options.add_experimental_option("prefs", {"download.default_directory": str(download_dir),
-                                              "download.prompt_for_download": False})
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(str(CHROMEDRIVER)))
+    driver = headless_chromium(profile, "--autoplay-policy=no-user-gesture-required", window="1500,1000",
+                               prefs={"download.default_directory": str(download_dir),
+                                      "download.prompt_for_download": False})
     driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(download_dir)})
     return driver
 

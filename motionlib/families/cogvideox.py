@@ -3,10 +3,6 @@
 v-prediction on a shifted zero-SNR schedule (alpha-bar = 0 at t = 999). Latents are
 ``(B, f, C, h, w)`` and the VAE compresses time 4x: a clip of ``F`` frames is padded (repeating its
 last frame) to ``4k + 1`` frames, ``f = k + 1``; decoding returns the first ``F`` frames.
-
-Everything motionlib knows about the family (both sizes): the pipeline wrapper and attention rule,
-the tiny and toy-world builds, the hub schedules, LoRA defaults, the paper's Tab. 1 row and tau, and
-the published checkpoints' layout (for their twins).
 """
 
 from __future__ import annotations

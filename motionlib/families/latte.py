@@ -3,10 +3,6 @@
 The transformer predicts 8 channels (noise and learned variance); sampling keeps the first 4, as
 the diffusers pipeline does when the scheduler learns no variance. Prompts are lower-cased and the
 T5 embeddings are cut to the prompt's own token count (the pipeline's ``mask_feature``).
-
-Everything motionlib knows about the family: its pipeline wrapper and attention rule, the tiny and
-toy-world builds, the hub schedule, LoRA defaults, the paper's Tab. 1 row and tau, and the published
-checkpoint's layout (for its twin).
 """
 
 from __future__ import annotations

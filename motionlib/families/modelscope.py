@@ -1,8 +1,6 @@
 """ModelScope text-to-video (damo-vilab/text-to-video-ms-1.7b): UNet3D, CLIP text encoder, epsilon.
 
-Everything motionlib knows about the family: its pipeline wrapper and attention rule, the tiny and
-toy-world builds, the hub schedule, LoRA defaults, the paper's Tab. 1 row and tau, and the published
-checkpoint's layout (for its twin).
+Its temporal attention sits beside each spatial block (``temp_attentions``) and in ``transformer_in``.
 """
 
 from __future__ import annotations
