@@ -26,6 +26,7 @@ PLUGIN = Path(__file__).parent / "plugins" / "fakescope.py"
 def fakescope():
     families.load_module(str(PLUGIN))
     yield families.get("fakescope")
+    families.unregister("fakescope")  # the rest of the session sees only the shipped families
 
 
 def test_the_registry_lists_the_papers_families_in_order():

@@ -26,8 +26,15 @@ def _train(loop, net, stop_at=None):
     loop.run_steps(step_loss, 10, checkpoint_every=4, desc="tiny", progress=False, warmup=2, max_grad_norm=1.0)
 
 
-def test_ctrl_c_saves_after_the_step_and_the_resumed_run_equals_the_uninterrupted_one(tmp_path):
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+@pytest.fixture
+def python_ctrl_c():
+    """Python's own Ctrl-C handling for the test (a job started in the background inherits SIGINT ignored)."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+def test_ctrl_c_saves_after_the_step_and_the_resumed_run_equals_the_uninterrupted_one(tmp_path, python_ctrl_c):
     whole_net, whole = _loop(None)
     _train(whole, whole_net)
     net, loop = _loop(tmp_path / "ckpt.safetensors")

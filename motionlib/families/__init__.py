@@ -24,7 +24,7 @@ from motionlib.errors import UnknownFamilyError
 from motionlib.families.family import Family, LoraDefaults, ToyRecipe, ToySize
 
 __all__ = ["Family", "LoraDefaults", "ToyRecipe", "ToySize", "all_families", "get", "names", "paper_names",
-           "register", "toy_names"]
+           "register", "toy_names", "unregister"]
 
 _REGISTRY: dict[str, Family] = {}
 _OWN_MODULES = ("family",)  # modules of this package that define no family
@@ -38,6 +38,11 @@ def register(family: Family) -> Family:
         raise ValueError(f"two different families named {family.name!r} are registered")
     _REGISTRY[family.name] = family
     return family
+
+
+def unregister(name: str) -> None:
+    """Remove a registered family (a test's fake family, after the test)."""
+    _REGISTRY.pop(name, None)
 
 
 def _load() -> None:
