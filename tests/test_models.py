@@ -61,6 +61,22 @@ def test_encode_decode_round_trip_keeps_shapes(tiny_model, num_frames):
     assert tiny_model.decode_latents(latents, num_frames).shape == pixels.shape
 
 
+def test_a_new_vae_scale_leaves_the_round_trip_unchanged(tiny_model):
+    """A toy VAE's latent scale is set after its training; encode and decode must both see it (the
+    CogVideoX pipeline keeps its own copy of the scale, which once kept the old one)."""
+    pixels = torch.rand(1, 5, 3, 64, 64) * 2 - 1
+    latents = tiny_model.encode_video(pixels)
+    before = tiny_model.decode_latents(latents, 5)
+    old = tiny_model.vae.config.scaling_factor
+    try:
+        tiny_model.set_vae_scaling_factor(old * 3)
+        scaled = tiny_model.encode_video(pixels)
+        assert torch.allclose(scaled, 3 * latents, rtol=1e-5, atol=1e-6)
+        assert torch.allclose(tiny_model.decode_latents(scaled, 5), before, atol=1e-5)
+    finally:
+        tiny_model.set_vae_scaling_factor(old)
+
+
 def test_cogvideox_compresses_time_4x():
     model = tiny("cogvideox")
     assert [model.latent_frames(f) for f in (1, 5, 9, 13, 16, 17, 49)] == [1, 2, 3, 4, 5, 5, 13]

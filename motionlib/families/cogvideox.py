@@ -47,6 +47,10 @@ class CogVideoXModel(VideoModel):
     def latent_frames(self, num_frames: int) -> int:
         return (padded_frames(num_frames) - 1) // TEMPORAL_COMPRESSION + 1
 
+    def set_vae_scaling_factor(self, factor: float) -> None:
+        super().set_vae_scaling_factor(factor)
+        self.pipeline.vae_scaling_factor_image = factor  # CogVideoXPipeline copies it when built; decode reads the copy
+
     @staticmethod
     def vae_pixels(pixels: torch.Tensor) -> torch.Tensor:
         """``(B, F, 3, H, W)`` -> ``(B, 3, 4k + 1, H, W)``: padded with the last frame, channels first."""

@@ -280,6 +280,11 @@ class VideoModel:
         Implementations decode a contiguous copy, so the result does not depend on memory layout."""
         raise NotImplementedError
 
+    def set_vae_scaling_factor(self, factor: float) -> None:
+        """Set the latent scale (``vae.config.scaling_factor``) that :meth:`encode_video` multiplies
+        by and :meth:`decode_latents` divides by (a toy VAE's, once trained)."""
+        self.vae.register_to_config(scaling_factor=factor)
+
     masks_text = False  # True: _denoise takes ``mask`` and ignores padded text tokens (PromptEmbeds.stack)
 
     def pass_group(self, embeds: PromptEmbeds) -> tuple[int, int]:

@@ -39,7 +39,7 @@ def cmd_train(args) -> int:
                              text_encoder=args.text_encoder, zero_terminal_snr=args.zero_terminal_snr,
                              direction_free=args.direction_free, latent_channels=args.latent_channels,
                              patch_size=args.patch_size, denoiser_lr=args.denoiser_lr)
-    record = train(settings, args.out)
+    record = train(settings, args.out, device=args.device)
     d = record["denoiser"]
     print(f"wrote a toy-world {args.family} model to {args.out} in {record['wall_minutes']:.1f} min "
           f"(VAE {record['vae']['minutes']:.1f} min, {record['vae']['psnr_db_first_64_clips']:.1f} dB; "
@@ -139,7 +139,7 @@ def cmd_quality(args) -> int:
         _show(f"{args.clip} on frames of {args.clips} held-out clips: top-1 among 108 appearance captions",
               rows[["frame_top1", "clip_top1", "colour_ok", "shape_ok", "texture_ok", "background_ok"]].mean().to_frame().T)
     for family in args.model or []:
-        model = load_model(family, args.source)
+        model = load_model(family, args.source, device=args.device)
         rec = _record(model, "toy world: generation and reconstruction quality", settings)
         if args.samples:
             gen = quality.generation_quality(model, samples=args.samples, seed=args.seed, num_steps=args.steps)
@@ -315,6 +315,8 @@ def add_parser(sub) -> None:
     p.add_argument("--latent-channels", type=int, help="the VAE's latent channels (default 16 for cogvideox, else 4)")
     p.add_argument("--patch-size", type=int, help="latte and cogvideox: the transformer's patch size (default 2; "
                                                   "must divide the 8 x 8 latent)")
+    p.add_argument("--device", default="cpu", help="where the networks train: cpu (default) or cuda; the random "
+                                                   "draws are the same either way")
     p.set_defaults(func=cmd_train)
 
     p = cmds.add_parser("finetune", help="train a toy model's denoiser further with direction-free captions "
@@ -358,6 +360,7 @@ def add_parser(sub) -> None:
     p.add_argument("--flow-pairs", type=int, default=0,
                    help="also compare the flow-similarity variants on this many rendered clip pairs")
     p.add_argument("--seed", type=int, default=0, help="seed of the clips drawn and the sampling noise")
+    p.add_argument("--device", default="cpu", help="where the models run: cpu (default) or cuda")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_quality)
 

@@ -218,8 +218,9 @@ def train_vae(model: VideoModel, videos: np.ndarray, masks: np.ndarray, s: Train
             idx = torch.randint(len(videos) * world.FRAMES, (batch,), generator=loop.generator)
             x = pixels.flatten(0, 1)[idx]
             w = weights.flatten(0, 1)[idx][:, None]
+        x, w = x.to(model.device), w.to(model.device)
         posterior = vae.encode(x).latent_dist
-        noise = torch.randn(posterior.mean.shape, generator=loop.generator)
+        noise = torch.randn(posterior.mean.shape, generator=loop.generator).to(model.device)
         recon = vae.decode(posterior.mean + posterior.std * noise).sample
         mse = (w * (recon - x) ** 2).mean() / w.mean()
         kl = 0.5 * (posterior.mean**2 + posterior.var - 1 - posterior.logvar).mean()  # per latent value
@@ -229,10 +230,10 @@ def train_vae(model: VideoModel, videos: np.ndarray, masks: np.ndarray, s: Train
                    progress=progress, warmup=s.warmup, max_grad_norm=1.0, window=50)
     vae.requires_grad_(False).eval()
     scale = 1.0 / float(encode_pool(model, videos[:512], scale=1.0).std())
-    vae.register_to_config(scaling_factor=scale)
+    model.set_vae_scaling_factor(scale)
     with torch.no_grad():
         recon = model.decode_latents(encode_pool(model, videos[:64]), world.FRAMES)
-    psnr = float(10 * torch.log10(4 / ((recon.clamp(-1, 1) - _pixels(videos[:64])) ** 2).mean()))
+    psnr = float(10 * torch.log10(4 / ((recon.cpu().clamp(-1, 1) - _pixels(videos[:64])) ** 2).mean()))
     return {"steps": s.vae_steps, "loss_curve": loss_curve(loop.losses), "minutes": loop.seconds / 60,
             "scaling_factor": scale, "psnr_db_first_64_clips": psnr}
 
@@ -242,7 +243,7 @@ def encode_pool(model: VideoModel, videos: np.ndarray, batch: int = 64, scale: f
     """Latents of every clip (posterior means x scaling factor, or x ``scale``), model layout."""
     out = []
     for i in range(0, len(videos), batch):
-        latents = model.encode_video(_pixels(videos[i:i + batch]))
+        latents = model.encode_video(_pixels(videos[i:i + batch]).to(model.device))
         if scale is not None:
             latents = latents / model.vae.config.scaling_factor * scale
         out.append(latents)
@@ -267,7 +268,8 @@ def pretrain_text_encoder(model: VideoModel, s: TrainSettings, work: Path, progr
     with torch.random.fork_rng():
         torch.manual_seed(s.seed + 3)
         heads = torch.nn.ModuleDict({name: torch.nn.Linear(model.text_encoder.config.hidden_size, len(values))
-                                     for name, values in world.VOCABULARY.items()})
+                                     for name, values in world.VOCABULARY.items()}).to(model.device)
+    labels = {name: label.to(model.device) for name, label in labels.items()}
     encoder = model.text_encoder
     encoder.requires_grad_(True).eval()
     groups = _length_groups(model, captions)
@@ -342,7 +344,7 @@ def train_denoiser(model: VideoModel, latents: torch.Tensor, captions: list[str]
         x0 = latents[idx % n]
         t = torch.randint(0, model.num_train_timesteps, (s.batch,), generator=loop.generator)
         noise = torch.randn(x0.shape, generator=loop.generator)
-        drop = torch.rand(s.batch, generator=loop.generator) < s.caption_dropout
+        drop = (torch.rand(s.batch, generator=loop.generator) < s.caption_dropout).to(model.device)
         embeds = model.encode_prompts([texts[i] for i in idx]) if joint else frozen_embeds(idx)
         cond = torch.where(drop[:, None, None], embeds.uncond, embeds.cond)
         loss = diffusion_loss(model, x0, t, noise, PromptEmbeds(embeds.prompt, cond, embeds.uncond))
@@ -387,8 +389,12 @@ def _embedding_table(model: VideoModel, captions: list[str]):
 
 
 # ------------------------------------------------------------------------------------ the command
-def train(settings: TrainSettings, out_dir: str | Path, *, progress: bool = True) -> dict:
-    """Train ``settings.family`` from scratch into ``out_dir`` (resuming a stopped run); see the module doc."""
+def train(settings: TrainSettings, out_dir: str | Path, *, progress: bool = True, device: str = "cpu") -> dict:
+    """Train ``settings.family`` from scratch into ``out_dir`` (resuming a stopped run); see the module doc.
+
+    ``device`` ("cpu", "cuda"): where the networks train. Every random draw comes from the CPU
+    generators either way, so a GPU run sees the same batches, noise and timesteps as a CPU run
+    (its weights differ in the last bits, as GPU kernels do)."""
     out_dir = Path(out_dir)
     work = out_dir / ".training"
     work.mkdir(parents=True, exist_ok=True)
@@ -396,6 +402,9 @@ def train(settings: TrainSettings, out_dir: str | Path, *, progress: bool = True
     commit = provenance.git_commit()  # the code this run starts from
     torch.manual_seed(settings.seed)
     model = build_model(settings)
+    for module in (model.denoiser, model.vae, model.text_encoder):
+        module.to(device)
+    model.device = torch.device(device)
     videos, captions, masks = training_clips(settings)
     vae_record = train_vae(model, videos, masks, settings, work, progress)
     latents = encode_pool(model, videos)
@@ -410,6 +419,7 @@ def train(settings: TrainSettings, out_dir: str | Path, *, progress: bool = True
         "world": {"frames": world.FRAMES, "size": world.SIZE, "held_out_combinations": len(world.held_out_combinations()),
                   "training_paths": list(world.TRAINING_PATHS), "pool": settings.pool},
         "settings": asdict(settings),
+        "device": str(model.device),
         "seed": settings.seed,
         "vae": vae_record,
         "text_encoder": text_record,
