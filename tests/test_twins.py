@@ -204,10 +204,16 @@ def test_memory_savers_and_bf16_on_a_twin(twin, twin_sample):
         load_model(family, folder, cpu_offload=True)  # this machine has no GPU to offload to
     half = load_model(family, folder, dtype=torch.bfloat16)
     assert half.denoiser.dtype == torch.bfloat16 and half.text_encoder.dtype == torch.bfloat16
-    low = generate(half, PROMPT, **kwargs)
-    assert low.video.shape == twin_sample.shape
-    # bf16 follows the float32 result (random weights amplify rounding; still strongly correlated).
-    corr = np.corrcoef(low.video.ravel().astype(float), twin_sample.ravel().astype(float))[0, 1]
+    # bf16 sampling follows float32 (random weights amplify rounding; still strongly correlated). Compared
+    # on the final latents: decoding the real-size CogVideoX VAE in bf16 takes minutes on CPUs without
+    # bf16 instructions (AVX2 only), and the decode is the float32 VAE's code path.
+    full = load_model(family, folder)
+    noise = initial_noise(full, frames, h, w, seed=0)
+    latents = {m.dtype: denoise(m, noise, m.encode_prompt(PROMPT), ddim_schedule(m, 2), m.defaults.guidance_scale,
+                                progress=False) for m in (full, half)}
+    low, ref = latents[torch.bfloat16], latents[torch.float32]
+    assert low.shape == ref.shape
+    corr = np.corrcoef(low.float().ravel().numpy(), ref.ravel().numpy())[0, 1]
     assert corr > 0.8, corr
 
 
