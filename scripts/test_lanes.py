@@ -4,7 +4,8 @@ The test models are small, so a torch process on two threads leaves much of the 
 (`benchmarks/bench_threads.py`: toy ModelScope and Latte sample 1.22x and 1.38x faster on 2 threads
 than on 1; two one-thread processes win below 2x). On this project's 2-core machines a
 clean clone's `make test` took 14:50 in two lanes (tests 683 s, notebooks 752 s) against 20:24 in one
-run (1,114 s of pytest). Plain `python -m pytest` still runs everything in one process.
+run (1,114 s of pytest). On a 2-core AMD EPYC with AVX2 only (no AVX-512) a clean clone took
+23:50 (tests 1,266 s, notebooks 1,011 s, the venv the rest). Plain `python -m pytest` still runs everything in one process.
 
 Usage: python scripts/test_lanes.py [PYTEST OPTIONS...]   (options go to both lanes, e.g. -x, -k EXPR)
 The tests lane reports live; the notebooks lane's report follows it. Exit status: 0 when both pass.
@@ -21,16 +22,17 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 THREADS = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 NOTHING_SELECTED = 5  # pytest's exit status when no test was collected
+DURATIONS = "--durations=15"  # each lane ends with its slowest tests: where the minutes go on the machine at hand
 
 
 def main(args: list[str]) -> int:
     env = {**os.environ, **THREADS}
     pytest = [sys.executable, "-m", "pytest"]
     with tempfile.TemporaryFile("w+") as log:
-        notebooks = subprocess.Popen([*pytest, "notebooks", *args], cwd=REPO, env=env, stdout=log,
+        notebooks = subprocess.Popen([*pytest, "notebooks", DURATIONS, *args], cwd=REPO, env=env, stdout=log,
                                      stderr=subprocess.STDOUT)
         try:
-            tests = subprocess.call([*pytest, "tests", *args], cwd=REPO, env=env)
+            tests = subprocess.call([*pytest, "tests", DURATIONS, *args], cwd=REPO, env=env)
             notebooks.wait()
         finally:  # (Ctrl-C reaches both lanes; anything else still stops the notebooks lane)
             if notebooks.poll() is None:
