@@ -394,7 +394,7 @@ def train(settings: TrainSettings, out_dir: str | Path, *, progress: bool = True
 
     ``device`` ("cpu", "cuda"): where the networks train. Every random draw comes from the CPU
     generators either way, so a GPU run sees the same batches, noise and timesteps as a CPU run
-    (its weights differ in the last bits, as GPU kernels do)."""
+    (its weights still differ: GPU kernels round differently, and training compounds it)."""
     out_dir = Path(out_dir)
     work = out_dir / ".training"
     work.mkdir(parents=True, exist_ok=True)
@@ -402,8 +402,7 @@ def train(settings: TrainSettings, out_dir: str | Path, *, progress: bool = True
     commit = provenance.git_commit()  # the code this run starts from
     torch.manual_seed(settings.seed)
     model = build_model(settings)
-    for module in (model.denoiser, model.vae, model.text_encoder):
-        module.to(device)
+    model.pipeline.to(device)
     model.device = torch.device(device)
     videos, captions, masks = training_clips(settings)
     vae_record = train_vae(model, videos, masks, settings, work, progress)
