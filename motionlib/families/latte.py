@@ -26,13 +26,30 @@ SPEC = FamilySpec(
 )
 
 
+TEXT_TOKENS = 120  # LattePipeline.encode_prompt's max_length
+
+
 class LatteModel(VideoModel):
     def encode_prompts(self, prompts: list[str], negative_prompt: str = "") -> PromptEmbeds:
+        # The pipeline cuts the embeddings to the prompt's own tokens (``mask_feature``) only for a single
+        # prompt; for several it keeps all 120, the padding zeroed but attended to. Here each row is cut to
+        # its prompt's tokens, and rows of different lengths are padded and masked (PromptEmbeds.stack):
+        # a row conditions the denoiser exactly as its prompt alone does.
         cond, uncond = self.pipeline.encode_prompt(
             list(prompts), do_classifier_free_guidance=True, negative_prompt=negative_prompt,
-            device=self.device, mask_feature=True,
+            device=self.device, mask_feature=False,
         )
-        return PromptEmbeds(prompts[0] if len(prompts) == 1 else list(prompts), cond, uncond, negative_prompt)
+        rows = [PromptEmbeds(p, cond[i:i + 1, :n], uncond[i:i + 1, :n], negative_prompt)
+                for i, (p, n) in enumerate(zip(prompts, self.token_counts(prompts)))]
+        return rows[0] if len(rows) == 1 else PromptEmbeds.stack(rows)
+
+    def token_counts(self, prompts: list[str]) -> list[int]:
+        """The T5 tokens of each prompt as the pipeline tokenizes it (lower-cased, ``</s>`` included, at
+        most 120): the length its embeddings are cut to."""
+        texts = self.pipeline._text_preprocessing(list(prompts), clean_caption=False)
+        mask = self.tokenizer(texts, padding="max_length", max_length=TEXT_TOKENS, truncation=True,
+                              add_special_tokens=True, return_tensors="pt").attention_mask
+        return mask.sum(1).tolist()
 
     @torch.no_grad()
     def encode_video(self, pixels: torch.Tensor) -> torch.Tensor:

@@ -5,6 +5,7 @@ encoder, tokenizer, scheduler) and exposes exactly what the paper's experiments 
 
 - ``encode_prompt(text)`` -> :class:`PromptEmbeds` (conditional and unconditional embeddings);
   ``encode_prompts(texts)`` the same for a batch, keeping the autograd graph (toy-model training);
+  each row conditions the denoiser exactly as ``encode_prompt`` of its text alone does;
 - ``encode_video(pixels)`` / ``decode_latents(latents, num_frames)`` between pixels
   ``(B, F, 3, H, W)`` in ``[-1, 1]`` and the family's latent layout;
 - ``predict(latents, t, embeds, guidance_scale)`` -> the denoiser output (epsilon or v, as

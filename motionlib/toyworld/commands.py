@@ -290,6 +290,11 @@ def cmd_transfer(args) -> int:
 TRANSFER_TAUS = (1000, 900, 800, 700, 600, 400, 0)  # transfer.TAUS (the CLI starts without importing torch)
 
 
+def _recipe_defaults(field: str) -> str:
+    """``"modelscope pretrained, latte pretrained, ..."``: a toy recipe field per family, for help texts."""
+    return ", ".join(f"{name} {getattr(families.get(name).toy, field)}" for name in families.toy_names())
+
+
 def add_parser(sub) -> None:
     """Register ``motionlib toyworld ...`` on the main parser's subcommands."""
     toy = sub.add_parser("toyworld", help="the toy world: train its models, render and read clips, measure the claim")
@@ -304,15 +309,17 @@ def add_parser(sub) -> None:
     p.add_argument("--pool", type=int, help="training clips (default 6000)")
     p.add_argument("--text-encoder", choices=("pretrained", "joint"),
                    help="pretrained: trained first on the captions' attributes, then frozen; joint: trained with "
-                        "the denoiser (default: as the family's shipped model, modelscope pretrained, others joint)")
+                        f"the denoiser (default: the family's toy recipe: {_recipe_defaults('text_encoder')})")
     p.add_argument("--zero-terminal-snr", action=argparse.BooleanOptionalAction,
-                   help="rescale the family's betas to zero signal at t=999, with v-prediction (default: as the "
-                        "family's shipped model: modelscope and latte yes; CogVideoX's own schedule already is)")
+                   help="rescale the family's betas to zero signal at t=999, with v-prediction (default: the "
+                        f"family's toy recipe: {_recipe_defaults('zero_terminal_snr')}; CogVideoX's own schedule "
+                        "already is)")
     p.add_argument("--direction-free", type=float,
-                   help="share of training captions without the direction word (default: 0.25 for latte and "
-                        "cogvideox, 0 for modelscope)")
+                   help="share of training captions without the direction word (default: the family's toy "
+                        f"recipe: {_recipe_defaults('direction_free')})")
     p.add_argument("--denoiser-lr", type=float, help="the denoiser's peak learning rate (default: the family's)")
-    p.add_argument("--latent-channels", type=int, help="the VAE's latent channels (default 16 for cogvideox, else 4)")
+    p.add_argument("--latent-channels", type=int, help="the VAE's latent channels (default: the family's toy recipe: "
+                                                       f"{_recipe_defaults('latent_channels')})")
     p.add_argument("--patch-size", type=int, help="latte and cogvideox: the transformer's patch size (default 2; "
                                                   "must divide the 8 x 8 latent)")
     p.add_argument("--device", default="cpu", help="where the networks train: cpu (default) or cuda; the random "
