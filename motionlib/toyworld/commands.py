@@ -166,10 +166,10 @@ def cmd_diagnose(args) -> int:
 
     out = Path(args.out)
     settings = {"clips": args.clips, "seed": args.seed, "overfit_clips": args.overfit_clips,
-                "overfit_steps": args.overfit_steps}
+                "overfit_steps": args.overfit_steps, "memorize_steps": args.memorize_steps}
     for family in args.model:
         model = load_model(family, args.source)
-        rec = _record(model, "toy world: text influence, loss by timestep, overfit check", settings)
+        rec = _record(model, "toy world: text influence, loss by timestep, overfit and caption-memorization checks", settings)
         influence = diagnostics.text_influence(model, args.clips, seed=args.seed)
         _save(influence, out, f"text_influence_{family}", rec)
         table = diagnostics.summarise(influence, "relative_change", ["attribute", "t"])
@@ -189,6 +189,15 @@ def cmd_diagnose(args) -> int:
             print(f"{family}: a fresh denoiser on {fit['clips']} clips, {fit['steps']} steps: loss "
                   f"{fit['first_loss']:.4f} -> {fit['final_loss']:.4f} (EMA weights {fit['final_loss_ema']:.4f}); "
                   f"the shipped model on the same clips {fit['shipped_loss']:.4f}")
+        if args.memorize_steps:
+            memo = diagnostics.caption_memorization(model, args.memorize_steps, seed=args.seed)
+            _save(memo["rows"], out, f"caption_memorization_{family}",
+                  {**rec, "caption_memorization": {k: v for k, v in memo.items() if k != "rows"}})
+            _show(f"{family}: a fresh denoiser on four clips, one per direction, {memo['steps']} steps (final loss "
+                  f"{memo['final_loss']:.4f}); the direction of its samples read as captioned: {memo['accuracy']:.2f} "
+                  f"(chance 0.25); ||x0_hat(t=999 | caption) - x0(clip)|| / ||x0(clip)||",
+                  pd.DataFrame(memo["distance"], index=[f"caption {d}" for d in memo["directions"]],
+                               columns=[f"clip {d}" for d in memo["directions"]]).reset_index())
     return 0
 
 
@@ -378,6 +387,9 @@ def add_parser(sub) -> None:
     p.add_argument("--clips", type=int, default=16, help="held-out clips (default 16)")
     p.add_argument("--overfit-clips", type=int, default=4, help="clips the fresh denoiser is fitted to (default 4)")
     p.add_argument("--overfit-steps", type=int, default=300, help="its training steps (default 300; 0: skip)")
+    p.add_argument("--memorize-steps", type=int, default=0,
+                   help="steps of the caption-memorization check: a fresh denoiser on four clips, one per direction "
+                        "(400 in docs/toyworld-diagnosis.md; default 0: skip)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_diagnose)
