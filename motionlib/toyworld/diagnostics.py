@@ -124,7 +124,6 @@ def overfit(model: VideoModel, clips: int = 4, steps: int = 300, *, seed: int = 
     Returns ``{"clips", "steps", "loss_curve": [[step, mean loss], ...], "first_loss", "final_loss",
     "shipped_loss"}``: ``shipped_loss`` is ``model``'s own loss on the same clips and draws.
     """
-    from motionlib.toyworld import components
     from motionlib.toyworld.training import TrainSettings, encode_pool, train_denoiser
 
     settings = TrainSettings(model.family, seed=seed, steps=steps, warmup=min(50, steps), batch=min(16, 4 * clips),
@@ -132,11 +131,7 @@ def overfit(model: VideoModel, clips: int = 4, steps: int = 300, *, seed: int = 
     specs = world.sample_specs(clips, seed, split="train")
     videos = np.stack([world.render(s) for s in specs])
     captions = [world.caption(s) for s in specs]
-    fresh = copy.deepcopy(model)
-    torch.manual_seed(seed)
-    config = model.denoiser.config  # the shipped model's latent channels and patch size
-    _replace_denoiser(fresh, components.denoiser(model.family, config.in_channels,
-                                                 config.get("patch_size") or components.PATCH_SIZE))
+    fresh = _with_fresh_denoiser(model, seed)
     latents = encode_pool(fresh, videos)
     shipped = _mean_loss(model, latents, captions, seed)
     with tempfile.TemporaryDirectory() as work:
@@ -163,7 +158,7 @@ def caption_memorization(model: VideoModel, steps: int = 400, *, samples: int = 
     clean-latent estimate at t = 999 from the noise alone under caption ``i``, ``x0_j`` clip ``j``'s latents
     (a model that learned the word: small on the diagonal, about 1 off it)."""
     from motionlib.sampling import initial_noise
-    from motionlib.toyworld import components, oracle
+    from motionlib.toyworld import oracle
     from motionlib.toyworld.quality import sample_batch
     from motionlib.toyworld.training import TrainSettings, encode_pool, train_denoiser
 
@@ -172,11 +167,7 @@ def caption_memorization(model: VideoModel, steps: int = 400, *, samples: int = 
     videos = np.stack([world.render(world.spec_from_caption(c, seed=seed)) for c in captions])
     settings = TrainSettings(model.family, seed=seed, steps=steps, warmup=min(50, steps), batch=16,
                              checkpoint_every=steps, pool=len(captions), direction_free=0.0)
-    fresh = copy.deepcopy(model)
-    torch.manual_seed(seed)
-    config = model.denoiser.config
-    _replace_denoiser(fresh, components.denoiser(model.family, config.in_channels,
-                                                 config.get("patch_size") or components.PATCH_SIZE))
+    fresh = _with_fresh_denoiser(model, seed)
     latents = encode_pool(fresh, videos)
     with tempfile.TemporaryDirectory() as work:
         record = train_denoiser(fresh, latents, captions, settings, Path(work), progress)
@@ -198,6 +189,19 @@ def caption_memorization(model: VideoModel, steps: int = 400, *, samples: int = 
     return {"rows": rows, "accuracy": float((rows["read"] == rows["direction"]).mean()),
             "distance": distance.round(3).tolist(), "directions": directions, "steps": steps,
             "final_loss": record["loss_curve"][-1][1]}
+
+
+def _with_fresh_denoiser(model: VideoModel, seed: int) -> VideoModel:
+    """A copy of ``model`` with a new denoiser of its family's toy recipe (seeded), sized as ``model``'s
+    (latent channels, patch size); ``model`` itself is not changed."""
+    from motionlib.toyworld import components
+
+    fresh = copy.deepcopy(model)
+    torch.manual_seed(seed)
+    config = model.denoiser.config
+    _replace_denoiser(fresh, components.denoiser(model.family, config.in_channels,
+                                                 config.get("patch_size") or components.PATCH_SIZE))
+    return fresh
 
 
 def _replace_denoiser(model: VideoModel, denoiser: torch.nn.Module) -> None:
