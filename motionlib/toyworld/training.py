@@ -31,9 +31,8 @@
    ("a red square moves on a gray background"), so that such a caption leaves the direction open:
    the motion a customization adapter has to teach. Prompts are embedded in batches by the model's
    ``encode_prompts``, whose every row is what ``encode_prompt`` gives that caption alone, so training
-   sees exactly what sampling sees (``tests/test_models.py``; Latte's pipeline cuts its embeddings to the
-   prompt's tokens only for a single prompt, and toy Lattes trained before that was handled saw 120
-   tokens, 110 of them padding, where sampling gives 10). The caption is replaced by the empty prompt
+   sees exactly what sampling sees (``tests/test_models.py``; docs/toyworld-diagnosis.md for what
+   happened to the toy Latte when it did not). The caption is replaced by the empty prompt
    with probability ``caption_dropout`` (for classifier-free guidance). Every batch holds captions of
    one token length, so no row is padded.
    AdamW, linear warm-up then cosine decay to a tenth; an exponential moving average of the weights
