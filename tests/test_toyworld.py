@@ -195,6 +195,32 @@ def test_training_writes_a_loadable_toy_folder_with_its_record(tmp_path, family)
         16 if family == "cogvideox" else 4)
 
 
+def test_a_toy_model_s_record_names_its_weights_so_retrained_weights_read_no_old_cache(tmp_path):
+    """Toy sources are all called "toy": the weights' digest in describe() keeps cache keys apart."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    from motionlib import paths
+    from motionlib.cache import cache_key
+    from motionlib.models import load_model
+
+    shipped = paths.REPO_ROOT / "motionlib" / "assets" / "toy" / "modelscope"
+    same, retrained = tmp_path / "same", tmp_path / "retrained"
+    shutil.copytree(shipped, same)
+    shutil.copytree(shipped, retrained)
+    weights = retrained / "unet" / "diffusion_pytorch_model.safetensors"
+    tensors = load_file(weights)
+    name = sorted(tensors)[0]
+    tensors[name] = tensors[name] + 1e-3
+    save_file(tensors, str(weights))
+
+    records = [load_model("modelscope", source).describe() for source in ("toy", same, retrained)]
+    assert all(len(r["weights_sha256"]) == 16 for r in records)
+    assert records[0]["weights_sha256"] == records[1]["weights_sha256"] != records[2]["weights_sha256"]
+    assert cache_key({"model": records[1]}) != cache_key({"model": records[2]})
+
+
 def test_a_train_config_that_cannot_run_stops_in_one_line_and_writes_nothing(tmp_path, capsys):
     from motionlib.cli import main
 

@@ -160,6 +160,9 @@ class VideoModel:
     vocabulary: frozenset[str] | None = None
     vocabulary_help: str = ""
     compiled: bool = False  # the denoiser runs through torch.compile (models.loading.compile_denoiser)
+    # toy models: SHA-256 (16 hex digits) of their weight files, so that results cached from other
+    # weights under the same source name ("toy") are never read (models.loading.weights_digest)
+    weights_digest: str | None = None
 
     def __post_init__(self):
         self._warned: set[str] = set()  # prompts already warned about (unknown words)
@@ -201,6 +204,7 @@ class VideoModel:
             "device": str(self.device),
             # only when compiled, so an eager model's record (and every cache key made from it) is unchanged
             **({"compiled": True} if self.compiled else {}),
+            **({"weights_sha256": self.weights_digest} if self.weights_digest else {}),
         }
 
     # ----------------------------------------------------------------- schedule

@@ -130,6 +130,7 @@ def load_model(
     if toy_defaults is not None:
         from motionlib.toyworld import world
 
+        model.weights_digest = weights_digest(Path(where))
         model.vocabulary, model.vocabulary_help = world.WORDS, world.vocabulary_line()
     return model
 
@@ -200,6 +201,24 @@ def model_from_pipeline(family: str, pipeline, source: str, *, device: torch.dev
         scheduler=pipeline.scheduler, pipeline=pipeline, device=device, dtype=dtype,
         seed=seed, toy_defaults=toy_defaults, twin=twin,
     )
+
+
+def weights_digest(folder: Path) -> str:
+    """SHA-256 (first 16 hex digits) of every ``*.safetensors`` file under ``folder``, with its path.
+
+    A toy model's source is the name ``toy`` whatever weights it holds; its cache keys and provenance
+    carry this digest, so retrained weights never read results cached from the old ones. (A toy model
+    is a few MB: about 10 ms. Real checkpoints are not hashed.)
+    """
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*.safetensors")):
+        digest.update(path.relative_to(folder).as_posix().encode())
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()[:16]
 
 
 def _toy_defaults(spec: FamilySpec, folder: Path) -> FamilyDefaults:
