@@ -205,7 +205,7 @@ def test_a_toy_model_s_record_names_its_weights_so_retrained_weights_read_no_old
     from motionlib.cache import cache_key
     from motionlib.models import load_model
 
-    shipped = paths.REPO_ROOT / "motionlib" / "assets" / "toy" / "modelscope"
+    shipped = paths.TOY_MODELS_DIR / "modelscope"
     same, retrained = tmp_path / "same", tmp_path / "retrained"
     shutil.copytree(shipped, same)
     shutil.copytree(shipped, retrained)
