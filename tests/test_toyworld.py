@@ -67,6 +67,28 @@ def test_held_out_combinations_are_fixed_never_trained_and_leave_every_pair_in_t
     assert {s.path for s in world.sample_specs(200, 0, "train")} == set(world.TRAINING_PATHS) == {"straight"}
 
 
+def test_the_training_comparison_set_is_seeded_distinct_and_never_held_out():
+    combos = world.training_combinations(43, 0)
+    assert combos == world.training_combinations(43, 0) != world.training_combinations(43, 1)
+    assert len(set(combos)) == 43 and not set(combos) & world.held_out_combinations()
+    with pytest.raises(ParameterError, match="ask for 1 to 389"):
+        world.training_combinations(400)
+
+
+def test_toyworld_quality_measures_generation_on_training_combinations_when_asked(tmp_path):
+    import pandas as pd
+
+    from motionlib.cli import main
+
+    out = tmp_path / "q"
+    assert main(["toyworld", "quality", "--model", "modelscope", "--source", "tiny", "--split", "train",
+                 "--samples", "1", "--clips", "0", "--steps", "2", "--out", str(out)]) == 0
+    rows = pd.read_csv(out / "generation_train_modelscope.csv")
+    asked = {world.caption(world.ClipSpec(*c)) for c in world.training_combinations(43, 0)}
+    assert set(rows["prompt"]) == asked and not rows["held_out"].any()
+    assert not list(out.glob("reconstruction_*"))
+
+
 # ------------------------------------------------------------------------------------ the oracle
 def test_oracle_reads_every_attribute_of_rendered_clips():
     rows = quality.oracle_accuracy(300, seed=5, progress=False)

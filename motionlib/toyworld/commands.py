@@ -116,7 +116,8 @@ def cmd_quality(args) -> int:
     from motionlib.toyworld import quality, world
 
     out = Path(args.out)
-    settings = {"samples": args.samples, "clips": args.clips, "seed": args.seed, "steps": args.steps}
+    settings = {"samples": args.samples, "clips": args.clips, "seed": args.seed, "steps": args.steps,
+                "split": args.split}
     if args.oracle:
         rows = quality.oracle_accuracy(args.oracle)
         rec = _record([], "toy world: oracle accuracy on rendered clips", {"clips": args.oracle})
@@ -142,12 +143,17 @@ def cmd_quality(args) -> int:
         model = load_model(family, args.source, device=args.device)
         rec = _record(model, "toy world: generation and reconstruction quality", settings)
         if args.samples:
-            gen = quality.generation_quality(model, samples=args.samples, seed=args.seed, num_steps=args.steps)
-            _save(gen, out, f"generation_{family}", rec)
-            _show(f"{family}: generation on the {gen['prompt'].nunique()} held-out combinations x {args.samples} "
-                  "samples (share the oracle reads as captioned)", quality.accuracy_table(gen))
+            combos = (None if args.split == "held_out"
+                      else world.training_combinations(len(world.held_out_combinations()), args.seed))
+            gen = quality.generation_quality(model, combos, samples=args.samples, seed=args.seed, num_steps=args.steps)
+            name = "generation" if args.split == "held_out" else "generation_train"
+            _save(gen, out, f"{name}_{family}", rec)
+            _show(f"{family}: generation on {gen['prompt'].nunique()} {args.split.replace('_', '-')} combinations "
+                  f"x {args.samples} samples (share the oracle reads as captioned)", quality.accuracy_table(gen))
             print(f"speed read: {gen['speed_read'].mean():.2f} +- {gen['speed_read'].std():.2f} px/frame "
                   f"(world: uniform {world.SPEED_RANGE[0]}-{world.SPEED_RANGE[1]})")
+        if not args.clips:
+            continue
         specs = world.sample_specs(args.clips, args.seed + 2, "held_out", ("straight",))
         rec_rows = quality.reconstruction_quality(model, specs, num_steps=args.steps)
         _save(rec_rows, out, f"reconstruction_{family}", rec)
@@ -369,8 +375,10 @@ def add_parser(sub) -> None:
     p.add_argument("--model", nargs="*", choices=families.toy_names(), help="families to measure")
     p.add_argument("--source", default="toy", help="toy (default) or a folder written by toyworld train")
     p.add_argument("--samples", type=int, default=2, help="samples per held-out combination (default 2; 0: no generation)")
-    p.add_argument("--clips", type=int, default=20, help="held-out clips for reconstruction and CLIP (default 20)")
+    p.add_argument("--clips", type=int, default=20, help="held-out clips for reconstruction and CLIP (default 20; 0: none)")
     p.add_argument("--steps", type=int, help="sampling steps (default: the model's, 50)")
+    p.add_argument("--split", choices=("held_out", "train"), default="held_out",
+                   help="generation on the 43 held-out combinations (default) or on as many seeded training ones")
     p.add_argument("--oracle", type=int, default=0, help="also measure the oracle on this many rendered clips")
     p.add_argument("--clip", help="also rank captions with this CLIP (toy, or local-dir:DIR)")
     p.add_argument("--flow-pairs", type=int, default=0,

@@ -1,6 +1,7 @@
 """How good the toy models are, measured against the world's truth by the oracle.
 
-- :func:`generation_quality`: sample each held-out combination's caption and read the videos back;
+- :func:`generation_quality`: sample each held-out combination's caption (or training ones) and read
+  the videos back;
   one row per sample with the truth, the reading and whether each attribute matches.
 - :func:`reconstruction_quality`: DDIM-invert world clips with their caption and resample them with
   the same caption (the sweep's no-edit reference) with and without guidance in either pass; PSNR
@@ -63,8 +64,10 @@ def generation_quality(model: VideoModel, combinations=None, samples: int = 2, s
                        guidance_scale: float | None = None, num_steps: int | None = None,
                        progress: bool = True) -> pd.DataFrame:
     """Sample ``samples`` videos of each combination's caption (default: every held-out one, straight
-    path) with seeds ``seed, seed + 1, ...`` and read them with the oracle."""
+    path) with seeds ``seed, seed + 1, ...`` and read them with the oracle. Each row's ``held_out``
+    says whether its combination is held out (compare with :func:`world.training_combinations`)."""
     combos = sorted(world.held_out_combinations()) if combinations is None else list(combinations)
+    held = world.held_out_combinations()
     rows = []
     for combo in tqdm(combos, desc=f"{model.family} generation", disable=not progress):
         truth = world.ClipSpec(*combo)
@@ -73,6 +76,7 @@ def generation_quality(model: VideoModel, combinations=None, samples: int = 2, s
         videos = sample_batch(model, prompt, seeds, guidance_scale=guidance_scale, num_steps=num_steps)
         for s, video in zip(seeds, videos):
             rows.append({"model": model.family, "source": model.source, "prompt": prompt, "seed": s,
+                         "held_out": tuple(combo) in held,
                          **{k: getattr(truth, k) for k in ATTRIBUTES}, **compare(truth, oracle.read(video))})
     return pd.DataFrame(rows)
 

@@ -223,6 +223,18 @@ def held_out_combinations() -> frozenset[tuple[str, str, str, str, str]]:
     return frozenset(combos[i] for i in picked)
 
 
+def training_combinations(n: int, seed: int = 0) -> list[tuple[str, str, str, str, str]]:
+    """``n`` seeded training (not held-out) combinations, drawn without replacement and sorted: the
+    comparison set for :func:`held_out_combinations` (does a model draw what it trained on better
+    than what it did not?)."""
+    held = held_out_combinations()
+    combos = [c for c in all_combinations() if c not in held]
+    if not 0 < n <= len(combos):
+        raise ParameterError(f"{n} training combinations asked; there are {len(combos)}: ask for 1 to {len(combos)}")
+    rng = np.random.default_rng(seed)
+    return sorted(combos[i] for i in rng.choice(len(combos), n, replace=False))
+
+
 def is_held_out(spec: ClipSpec) -> bool:
     return spec.combination in held_out_combinations()
 
