@@ -1,5 +1,8 @@
-"""Toy-model diagnostics: the text-influence curve, the loss by timestep and the overfit check."""
+"""Toy-model diagnostics: the text-influence curve, the latent share, the loss by timestep and the overfit check."""
 
+from dataclasses import replace
+
+import numpy as np
 import torch
 
 from motionlib.customize import diffusion_loss
@@ -58,3 +61,22 @@ def test_caption_memorization_reads_the_direction_of_a_model_that_draws_it(monke
     for i, row in enumerate(memo["distance"]):  # measured diagonal 0.43-0.70, off it 0.78-0.97
         assert row[i] < min(d for j, d in enumerate(row) if j != i)
     assert all(torch.equal(before[k], v) for k, v in model.denoiser.state_dict().items())
+
+
+def test_latent_share_through_an_identity_vae_is_the_naive_pixel_ratio_and_sees_the_corners_as_small():
+    """Through a VAE that returns the pixels in [0, 1], the latent change must equal the change measured
+    on the rendered pixels; and the circle-square difference (a few edge pixels) must be far smaller
+    than a colour change."""
+    from types import SimpleNamespace
+
+    identity = SimpleNamespace(family="identity", source="test", encode_video=lambda x: (x + 1) / 2)
+    rows = diagnostics.latent_share(identity, clips=6, progress=False)
+    assert set(rows["change"]) == {*diagnostics.ATTRIBUTES, "square_vs_circle"} and len(rows) == 6 * 6
+    assert torch.allclose(torch.tensor(rows["latent_change"].values), torch.tensor(rows["pixel_change"].values),
+                          rtol=1e-4)
+    spec = world.sample_specs(6, 0)[0]  # the function's first clip (seed 0)
+    circle, square = (world.render(replace(spec, shape=s)) / 255 for s in ("circle", "square"))
+    first = rows[(rows["clip"] == 0) & (rows["change"] == "square_vs_circle")]["latent_change"].item()
+    assert abs(first - np.linalg.norm(square - circle) / np.linalg.norm(circle)) < 1e-5
+    median = rows.groupby("change")["pixel_change"].median()
+    assert 0 < median["square_vs_circle"] < median["colour"] / 3, median.to_dict()

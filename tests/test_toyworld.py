@@ -1,6 +1,7 @@
 """The toy world: its truth, the oracle that reads it, its tokenizers, dataset and training loop."""
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -96,6 +97,12 @@ def test_oracle_reads_every_attribute_of_rendered_clips():
     assert (table.filter(like="_ok") == 1.0).all(axis=None), table
     assert rows["trajectory_error_px"].max() < 0.5  # measured: docs/toyworld.md
     assert rows["speed_error"].abs().max() < 0.1
+
+
+def test_the_oracle_s_fill_tells_a_rendered_square_from_a_circle():
+    fill = {shape: [oracle.read(world.render(s)).fill for s in world.sample_specs(12, 2)
+                    for s in [replace(s, shape=shape)]] for shape in ("circle", "square")}
+    assert max(fill["circle"]) < 0.85 < min(fill["square"]), fill
 
 
 def test_oracle_tells_still_objects_zigzags_and_missing_objects():

@@ -172,10 +172,11 @@ def cmd_diagnose(args) -> int:
 
     out = Path(args.out)
     settings = {"clips": args.clips, "seed": args.seed, "overfit_clips": args.overfit_clips,
-                "overfit_steps": args.overfit_steps, "memorize_steps": args.memorize_steps}
+                "overfit_steps": args.overfit_steps, "memorize_steps": args.memorize_steps,
+                "latent_clips": args.latent_clips}
     for family in args.model:
         model = load_model(family, args.source)
-        rec = _record(model, "toy world: text influence, loss by timestep, overfit and caption-memorization checks", settings)
+        rec = _record(model, "toy world: text influence, latent share, loss by timestep, overfit and caption-memorization checks", settings)
         influence = diagnostics.text_influence(model, args.clips, seed=args.seed)
         _save(influence, out, f"text_influence_{family}", rec)
         table = diagnostics.summarise(influence, "relative_change", ["attribute", "t"])
@@ -183,6 +184,11 @@ def cmd_diagnose(args) -> int:
               f"('caption': the empty caption), mean over {args.clips} held-out clips",
               table.pivot(index="t", columns="attribute", values="relative_change").sort_index(ascending=False)
               .reset_index())
+        share = diagnostics.latent_share(model, args.latent_clips, seed=args.seed)
+        _save(share, out, f"latent_share_{family}", rec)
+        _show(f"{family}: ||z(c') - z(c)|| / ||z(c)|| through its VAE, c' = the clip with one attribute changed "
+              f"(square_vs_circle: the clip as a square against as a circle), {args.latent_clips} training clips",
+              diagnostics.summarise(share, "latent_change", ["change"]))
         losses = diagnostics.loss_by_timestep(model, args.clips, seed=args.seed)
         _save(losses, out, f"loss_by_timestep_{family}", rec)
         _show(f"{family}: training loss ({model.prediction_type}) and clean-latent error by t, {args.clips} held-out clips",
@@ -393,6 +399,7 @@ def add_parser(sub) -> None:
     p.add_argument("--model", nargs="+", required=True, choices=families.toy_names())
     p.add_argument("--source", default="toy", help="toy (default) or a folder written by toyworld train")
     p.add_argument("--clips", type=int, default=16, help="held-out clips (default 16)")
+    p.add_argument("--latent-clips", type=int, default=48, help="training clips for the latent share (default 48)")
     p.add_argument("--overfit-clips", type=int, default=4, help="clips the fresh denoiser is fitted to (default 4)")
     p.add_argument("--overfit-steps", type=int, default=300, help="its training steps (default 300; 0: skip)")
     p.add_argument("--memorize-steps", type=int, default=0,

@@ -19,6 +19,11 @@
   reads the direction; its clean-latent estimate at t = 999 from noise is compared with each clip.
   A denoiser that cannot reproduce four captioned clips cannot learn the word from thousands.
 
+- :func:`latent_share`: how much of a clip's latent each attribute is. The same clip rendered with
+  one attribute changed (and as a circle and as a square, ``"square_vs_circle"``), encoded by the
+  model's VAE: ``||z(c') - z(c)|| / ||z(c)||``. The denoiser's squared loss weighs getting an
+  attribute wrong by about the square of this.
+
 The VAE's ceiling per attribute is :func:`motionlib.toyworld.quality.reconstruction_quality`'s
 ``"vae"`` rows (the oracle reading decode(encode(clip))).
 
@@ -82,6 +87,31 @@ def text_influence(model: VideoModel, clips: int = 16, *, timesteps=TIMESTEPS, a
                 rows.append({"model": model.family, "source": model.source, "clip": i, "attribute": attribute,
                              "t": t, "relative_change": float((out[k] - base).norm() / base.norm()),
                              "caption": captions["none"], "other": captions[attribute]})
+    return pd.DataFrame(rows)
+
+
+@torch.no_grad()
+def latent_share(model: VideoModel, clips: int = 48, *, attributes=ATTRIBUTES, seed: int = 0,
+                 progress: bool = True) -> pd.DataFrame:
+    """One row per (clip, change): ``latent_change`` and ``pixel_change`` (the same ratio on the
+    clip's pixels in [0, 1]) as in the module doc. Clips are training clips (what the loss sees);
+    a changed direction keeps the start and speed."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i, spec in enumerate(tqdm(world.sample_specs(clips, seed), desc=f"{model.family} latent share",
+                                  disable=not progress)):
+        changes = {a: replace(spec, **{a: world.other_value(a, getattr(spec, a), rng)}) for a in attributes}
+        changes["square_vs_circle"] = replace(spec, shape="square")
+        videos = {"none": world.render(spec), "circle": world.render(replace(spec, shape="circle"))}
+        videos.update({k: world.render(v) for k, v in changes.items()})
+        latents = {k: model.encode_video(to_model_pixels(v)) for k, v in videos.items()}
+        for change in changes:
+            ref = "circle" if change == "square_vs_circle" else "none"
+            pixels = videos[ref].astype(np.float64) / 255
+            rows.append({"model": model.family, "source": model.source, "clip": i, "change": change,
+                         "latent_change": float((latents[change] - latents[ref]).norm() / latents[ref].norm()),
+                         "pixel_change": float(np.linalg.norm(videos[change] / 255 - pixels) / np.linalg.norm(pixels)),
+                         "caption": world.caption(spec)})
     return pd.DataFrame(rows)
 
 

@@ -54,6 +54,7 @@ class Reading:
     shape: str | None
     texture: str | None
     background: str
+    fill: float = float("nan")  # share of its bounding box the silhouette fills (circle 0.78, square 0.99)
 
     @property
     def found(self) -> bool:
@@ -231,7 +232,7 @@ def read(video: np.ndarray) -> Reading:
     texture_feat = np.median([_texture_features(video[i], masks[i]) for i in frames], axis=0)
     shape = _nearest(shape_feat, refs["shape"]["centroids"], refs["shape"]["scale"])
     texture = _nearest(texture_feat, refs["texture"]["centroids"], refs["texture"]["scale"])
-    return Reading(traj, direction, path, speed, colour, shape, texture, background)
+    return Reading(traj, direction, path, speed, colour, shape, texture, background, float(shape_feat[0]))
 
 
 # What a toy-world clip is, fixed from the world's definition before any clip is checked: its

@@ -39,9 +39,10 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def compare(truth: world.ClipSpec | dict, reading: oracle.Reading) -> dict:
-    """``{"<attr>_read": value, "<attr>_ok": bool}`` for every attribute, plus the measured speed."""
+    """``{"<attr>_read": value, "<attr>_ok": bool}`` for every attribute, plus the measured speed and
+    the silhouette's fill of its bounding box (what tells a square from a circle)."""
     truth = truth.as_dict() if isinstance(truth, world.ClipSpec) else truth
-    row = {"found": reading.found, "speed_read": reading.speed}
+    row = {"found": reading.found, "speed_read": reading.speed, "fill_read": reading.fill}
     for attribute, value in reading.attributes().items():
         row[f"{attribute}_read"] = value
         row[f"{attribute}_ok"] = value == truth[attribute]
