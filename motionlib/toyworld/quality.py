@@ -1,8 +1,7 @@
 """How good the toy models are, measured against the world's truth by the oracle.
 
 - :func:`generation_quality`: sample each held-out combination's caption (or training ones) and read
-  the videos back;
-  one row per sample with the truth, the reading and whether each attribute matches.
+  the videos back; one row per sample with the truth, the reading and whether each attribute matches.
 - :func:`reconstruction_quality`: DDIM-invert world clips with their caption and resample them with
   the same caption (the sweep's no-edit reference) with and without guidance in either pass; PSNR
   and flow similarity against the clip, oracle agreement, and the VAE's own round trip as the ceiling.
