@@ -227,8 +227,7 @@ def training_combinations(n: int, seed: int = 0) -> list[tuple[str, str, str, st
     """``n`` seeded training (not held-out) combinations, drawn without replacement and sorted: the
     comparison set for :func:`held_out_combinations` (does a model draw what it trained on better
     than what it did not?)."""
-    held = held_out_combinations()
-    combos = [c for c in all_combinations() if c not in held]
+    combos = split_combinations("train")
     if not 0 < n <= len(combos):
         raise ParameterError(f"{n} training combinations asked; there are {len(combos)}: ask for 1 to {len(combos)}")
     rng = np.random.default_rng(seed)
@@ -242,16 +241,21 @@ def is_held_out(spec: ClipSpec) -> bool:
 SPLITS = ("train", "held_out", "any")
 
 
+def split_combinations(split: str) -> list[tuple[str, str, str, str, str]]:
+    """The combinations of ``split`` (``"train"``: not held out; ``"held_out"``; ``"any"``), in
+    :func:`all_combinations` order."""
+    if split not in SPLITS:
+        raise ParameterError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+    held = held_out_combinations()
+    return [c for c in all_combinations() if split == "any" or (c in held) == (split == "held_out")]
+
+
 def sample_specs(n: int, seed: int, split: str = "train", paths: tuple[str, ...] = TRAINING_PATHS,
                  num_frames: int = FRAMES, size: int = SIZE) -> list[ClipSpec]:
     """``n`` seeded random clips: attributes uniform over the combinations of ``split``
     (``"train"``: not held out; ``"held_out"``; ``"any"``), path uniform over ``paths``, speed uniform
     over :data:`SPEED_RANGE`, start uniform over the positions that keep the object in frame."""
-    if split not in SPLITS:
-        raise ParameterError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
-    held = held_out_combinations()
-    combos = [c for c in all_combinations()
-              if split == "any" or (c in held) == (split == "held_out")]
+    combos = split_combinations(split)
     rng = np.random.default_rng(seed)
     specs = []
     for _ in range(n):
