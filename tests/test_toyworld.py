@@ -100,8 +100,9 @@ def test_oracle_reads_every_attribute_of_rendered_clips():
 
 
 def test_the_oracle_s_fill_tells_a_rendered_square_from_a_circle():
-    fill = {shape: [oracle.read(world.render(s)).fill for s in world.sample_specs(12, 2)
-                    for s in [replace(s, shape=shape)]] for shape in ("circle", "square")}
+    specs = world.sample_specs(12, 2)
+    fill = {shape: [oracle.read(world.render(replace(spec, shape=shape))).fill for spec in specs]
+            for shape in ("circle", "square")}
     assert max(fill["circle"]) < 0.85 < min(fill["square"]), fill
 
 
