@@ -346,11 +346,11 @@ def test_both_flow_variants_rank_rendered_motions_by_their_true_agreement():
         assert same[f"flow_{variant}"].mean() > 0.95 and turned[f"flow_{variant}"].mean() < 0.3
 
 
-def test_finetune_trains_only_the_denoiser_and_records_its_base(tmp_path):
+def test_finetune_trains_only_the_denoiser_and_records_every_stage_behind_it(tmp_path):
     from safetensors.torch import load_file
 
     from motionlib.paths import ASSETS_DIR
-    from motionlib.toyworld.training import finetune
+    from motionlib.toyworld.training import finetune, total_minutes
 
     base = ASSETS_DIR / "toy" / "modelscope"
     record = finetune(base, tmp_path / "ft", steps=2, direction_free=0.5, warmup=1, pool=16, progress=False)
@@ -361,6 +361,9 @@ def test_finetune_trains_only_the_denoiser_and_records_its_base(tmp_path):
         a, b = load_file(old), load_file(new)
         same = all(torch.equal(a[k], b[k]) for k in a)
         assert same != changed, part
-    with pytest.raises(ParameterError, match="already a fine-tune"):
-        finetune(tmp_path / "ft", tmp_path / "again", steps=1, direction_free=0.5, pool=16, progress=False)
-    assert not (tmp_path / "again").exists()
+    again = finetune(tmp_path / "ft", tmp_path / "again", steps=1, direction_free=0.0, warmup=1, pool=16,
+                     progress=False)
+    assert again["finetune"]["base"]["finetune"]["settings"]["direction_free"] == 0.5  # the earlier stage
+    assert again["finetune"]["settings"]["direction_free"] == 0.0 and "full captions" in again["finetune"]["what"]
+    assert total_minutes(again) == pytest.approx(
+        again["wall_minutes"] + again["finetune"]["wall_minutes"] + record["finetune"]["wall_minutes"])

@@ -438,8 +438,10 @@ def finetune(base: str | Path, out_dir: str | Path, *, steps: int, direction_fre
     """Continue training the denoiser of the toy model in ``base`` (a folder with ``toyworld.json``)
     with a share ``direction_free`` of direction-free batches, for ``steps`` more steps at peak
     learning rate ``lr``, into ``out_dir``. The VAE and the frozen text encoder stay as they are; the
-    pool is the base's (same settings and seed; ``pool`` clips of it if given). ``toyworld.json`` keeps the base's record, with the
-    fine-tune's settings, loss curve and minutes under ``"finetune"`` (a stopped run resumes)."""
+    pool is the base's (same settings and seed; ``pool`` clips of it if given). ``toyworld.json`` keeps the
+    base's record, with the fine-tune's settings, loss curve and minutes under ``"finetune"`` (a stopped run
+    resumes). A base that is itself a fine-tune keeps its own ``"finetune"`` under ``["finetune"]["base"]``, so
+    the record names every stage."""
     from motionlib.models import load_model
 
     base, out_dir = Path(base), Path(out_dir)
@@ -447,9 +449,7 @@ def finetune(base: str | Path, out_dir: str | Path, *, steps: int, direction_fre
         raise ParameterError(f"{base} is not a toy-world model folder (no {TOY_RECORD}); give the folder "
                              "`motionlib toyworld train` wrote, or motionlib/assets/toy/<family>")
     record = json.loads((base / TOY_RECORD).read_text())
-    if "finetune" in record:
-        raise ParameterError(f"{base} is already a fine-tune ({record['finetune']['settings']}); fine-tune "
-                             "its base instead, so the record says how the weights were made")
+    earlier = record.pop("finetune", None)
     known = {k: v for k, v in record["settings"].items() if k in TrainSettings.__dataclass_fields__}
     base_settings = TrainSettings(**known)
     if base_settings.text_encoder != "pretrained":
@@ -468,10 +468,9 @@ def finetune(base: str | Path, out_dir: str | Path, *, steps: int, direction_fre
     denoiser_record = train_denoiser(model, latents, captions, settings, work, progress)
     record["settings"]["direction_free"] = direction_free
     record["finetune"] = {
-        "what": "the base model's denoiser trained further with direction-free captions; VAE and text encoder "
-                "unchanged",
+        "what": finetune_what(direction_free),
         "base": {"settings": known, "git_commit": record.get("git_commit"),
-                 "wall_minutes": record.get("wall_minutes")},
+                 "wall_minutes": record.get("wall_minutes"), **({"finetune": earlier} if earlier else {})},
         "settings": {"steps": steps, "direction_free": direction_free, "lr": lr, "warmup": warmup, "pool": settings.pool,
                      "batch": settings.batch, "ema": settings.ema, "caption_dropout": settings.caption_dropout,
                      "seed": settings.seed + 2},
@@ -479,6 +478,22 @@ def finetune(base: str | Path, out_dir: str | Path, *, steps: int, direction_fre
         **_stamp(tic, commit),
     }
     return _finish(model, out_dir, work, record)
+
+
+def finetune_what(direction_free: float) -> str:
+    """What a fine-tune with a share ``direction_free`` of direction-free batches did, in one line."""
+    captions = (f"{direction_free:.0%} of batches captioned without the direction word" if direction_free
+                else "full captions only")
+    return f"the base model's denoiser trained further ({captions}); VAE and text encoder unchanged"
+
+
+def total_minutes(record: dict) -> float:
+    """Minutes of training behind a toy model: its from-scratch run plus every fine-tune stage."""
+    stage, total = record.get("finetune"), record.get("wall_minutes") or 0.0
+    while stage:
+        total += stage.get("wall_minutes") or 0.0
+        stage = stage["base"].get("finetune")
+    return total
 
 
 def _stamp(tic: float, commit: str | None) -> dict:
