@@ -41,6 +41,18 @@ def test_shipped_weights_fit_the_budget():
     assert total <= 40 * 2**20, f"{total / 2**20:.1f} MiB of toy weights"
 
 
+def test_the_toy_modelscope_is_its_direction_free_fine_tune_under_both_names():
+    import json
+
+    from motionlib.models.loading import weights_digest
+
+    shipped, free = (paths.TOY_MODELS_DIR / name for name in ("modelscope", "modelscope-free"))
+    assert weights_digest(shipped) == weights_digest(free)
+    record = json.loads((shipped / "toyworld.json").read_text())
+    assert record["finetune"]["settings"]["direction_free"] == 0.25 and record == json.loads(
+        (free / "toyworld.json").read_text())
+
+
 def test_no_toy_model_is_a_clear_error():
     with pytest.raises(WeightsNotFoundError, match="toyworld train"):
         load_model("cogvideox-5b", "toy")

@@ -7,8 +7,9 @@ Sources:
 - ``"toy"``: the family's real classes at toy size, trained on motionlib's toy world
   (:mod:`motionlib.toyworld`), loaded from the diffusers folder ``motionlib/assets/toy/<family>``
   by the same code as any local folder; ``"toy:<name>"`` another shipped toy model,
-  ``motionlib/assets/toy/<name>`` (``toy:modelscope-free``: the toy ModelScope fine-tuned so that a
-  caption without a direction word leaves the direction open, for direction transfer).
+  ``motionlib/assets/toy/<name>`` (``toy:modelscope-free``: the name the customization notebooks load;
+  the same weights as the toy ModelScope, fine-tuned so that a caption without a direction word leaves
+  the direction open, for direction transfer).
 - ``"hub"`` / ``"hub:<org/name>"``: the paper's checkpoint (or another id) through the family's
   diffusers pipeline, from the Hugging Face cache or the hub.
 - a folder path: a diffusers-format copy of a checkpoint (it holds ``model_index.json``).
