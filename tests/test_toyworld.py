@@ -1,6 +1,7 @@
 """The toy world: its truth, the oracle that reads it, its tokenizers, dataset and training loop."""
 
 import itertools
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -365,5 +366,6 @@ def test_finetune_trains_only_the_denoiser_and_records_every_stage_behind_it(tmp
                      progress=False)
     assert again["finetune"]["base"]["finetune"]["settings"]["direction_free"] == 0.5  # the earlier stage
     assert again["finetune"]["settings"]["direction_free"] == 0.0 and "full captions" in again["finetune"]["what"]
-    assert total_minutes(again) == pytest.approx(
-        again["wall_minutes"] + again["finetune"]["wall_minutes"] + record["finetune"]["wall_minutes"])
+    assert total_minutes(again) == pytest.approx(total_minutes(record) + again["finetune"]["wall_minutes"])
+    shipped = json.loads((base / "toyworld.json").read_text())
+    assert total_minutes(record) == pytest.approx(total_minutes(shipped) + record["finetune"]["wall_minutes"])
