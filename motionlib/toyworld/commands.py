@@ -49,13 +49,14 @@ def cmd_train(args) -> int:
 
 
 def cmd_finetune(args) -> int:
-    from motionlib.toyworld.training import finetune
+    from motionlib.toyworld.training import finetune, total_minutes
 
     record = finetune(args.base, args.out, steps=args.steps, direction_free=args.direction_free, lr=args.lr,
                       warmup=args.warmup)
     f = record["finetune"]
     print(f"wrote a fine-tuned toy-world {record['family']} model to {args.out} in {f['wall_minutes']:.1f} min "
-          f"({args.steps} steps, final loss {f['denoiser']['loss_curve'][-1][1]:.4f}); load it with --source {args.out}")
+          f"({args.steps} steps, final loss {f['denoiser']['loss_curve'][-1][1]:.4f}; {total_minutes(record):.1f} min of "
+          f"training in all, every stage); load it with --source {args.out}")
     return 0
 
 
