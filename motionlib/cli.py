@@ -71,8 +71,9 @@ def cmd_sweep(args) -> int:
     from motionlib.sweep import run_sweep, settings_record
 
     out = Path(args.out)
+    settings = _sweep_settings(args)  # refuses out-of-range counts (--batch-size 0, --grid 7) before any work
     if args.videos:
-        return _sweep_videos(args, out)
+        return _sweep_videos(args, out, settings)
     if not (args.video and args.caption and args.edit):
         raise ParameterError("give --video, --caption and --edit for one video, or --videos NAME ... (bundled, "
                              "toy or TGVE names, with their dataset captions) for many")
@@ -84,7 +85,6 @@ def cmd_sweep(args) -> int:
                              "runs in this process: leave them out")
     model = _load(args)
     scorer = clip_scorer(args.clip, model, device=args.device)
-    settings = _sweep_settings(args)
     result = run_sweep(model, args.video, args.caption, args.edit, scorer, settings=settings,
                        edit_kind=args.edit_kind)
     rec = provenance.record(model, settings={**settings_record(settings, model), "clip": scorer.describe(),
@@ -109,15 +109,19 @@ def _sweep_settings(args):
                          fixed_point_iters=args.fixed_point_iters, batch_size=args.batch_size)
 
 
-def _sweep_videos(args, out: Path) -> int:
+def _sweep_videos(args, out: Path, settings) -> int:
     """``motionlib sweep --videos ...``: one sweep unit per video, on the chosen executor; one CSV."""
     from motionlib import provenance
-    from motionlib.executors import check_executor
+    from motionlib.executors import check_executor, gpus_per_unit
     from motionlib.metrics import clip_scorer
     from motionlib.sweep import run_videos, settings_record
     from motionlib.videos import select_videos
 
     check_executor(args.executor)
+    if args.num_cpus is not None and args.num_cpus < 1:  # (run_units says so too, but only after the model loaded)
+        raise ParameterError(f"--num-cpus must be a whole number >= 1 of CPUs per task, got {args.num_cpus!r}")
+    if args.executor == "ray":
+        gpus_per_unit(args.device, args.num_gpus)  # --num-gpus: a number >= 0, and > 0 for a model on a GPU
     items = select_videos(args.videos, tgve_root=args.tgve_root)
     model = _load(args)
     if any(item.subset == "toy" for item in items):
@@ -125,7 +129,6 @@ def _sweep_videos(args, out: Path) -> int:
 
         check_edit_kind(args.edit_kind, model)  # a path edit on a model that never drew a zigzag measures nothing
     scorer = clip_scorer(args.clip, model, device=args.device)
-    settings = _sweep_settings(args)
     rows, counts = run_videos(model, items, scorer, edit_kind=args.edit_kind, settings=settings,
                               executor=args.executor, address=args.address, num_gpus=args.num_gpus,
                               num_cpus=args.num_cpus)

@@ -27,6 +27,7 @@ a finished one is read back, not recomputed.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
@@ -40,10 +41,14 @@ from motionlib.errors import ParameterError
 from motionlib.inversion import invert, invertible_steps
 from motionlib.models.base import VideoModel
 from motionlib.resampling import SweepState, resample_windows, shared_evaluations
-from motionlib.windows import NO_EDIT, PromptWindow, grid_windows
+from motionlib.windows import NO_EDIT, NUM_TRAIN_TIMESTEPS, PromptWindow, grid_windows
 
 CACHE_VERSION = 2  # bump when the computation changes, so old entries are not read
 FLOW_METRIC = "lucas-kanade-v2"  # bump when flow_similarity's definition or defaults change
+
+
+def _is_int(value, kind=int) -> bool:
+    return isinstance(value, kind) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -62,11 +67,31 @@ class SweepSettings:
     frame_sampling: str | int = "even"  # which frames of a longer clip (motionlib.data.video_io)
     batch_size: int | None = None  # latents per denoiser pass; None: every live latent (<= 56 on the paper's grid)
 
-    def resolve(self, model: VideoModel) -> SweepSettings:
-        d = model.defaults.resolved(self.num_frames, self.height, self.width, self.num_steps, self.guidance_scale)
+    def __post_init__(self) -> None:
+        """Refuse out-of-range counts when the settings are built, before any model is loaded or video inverted."""
+        for name, flag in (("num_steps", "--steps"), ("num_frames", "--frames"), ("height", "--height"),
+                           ("width", "--width"), ("batch_size", "--batch-size")):
+            value = getattr(self, name)
+            if value is not None and not (_is_int(value) and value >= 1):
+                what = (" (latents per denoiser pass; None, i.e. no --batch-size: every live latent in one pass)"
+                        if name == "batch_size" else "")
+                raise ParameterError(f"{name} ({flag}) must be a positive integer{what}, got {value!r}")
+        if not (_is_int(self.fixed_point_iters, Integral) and self.fixed_point_iters >= 0):
+            raise ParameterError(f"fixed_point_iters (--fixed-point-iters) must be an integer >= 0 (0: plain DDIM "
+                                 f"inversion), got {self.fixed_point_iters!r}")
+        if not (_is_int(self.grid, Integral) and self.grid >= 1 and NUM_TRAIN_TIMESTEPS % self.grid == 0):
+            raise ParameterError(f"grid (--grid) must be a positive divisor of {NUM_TRAIN_TIMESTEPS} (the window "
+                                 f"grid interval, e.g. 50, 100, 200, 250), got {self.grid!r}")
+        if self.guidance_scale is not None and not (isinstance(self.guidance_scale, (int, float))
+                                                    and 0 <= self.guidance_scale < float("inf")):
+            raise ParameterError(f"guidance_scale (--guidance) must be a finite number >= 0 (1: no classifier-free "
+                                 f"guidance), got {self.guidance_scale!r}")
         if not (isinstance(self.inversion_guidance, (int, float)) and 0 <= self.inversion_guidance < float("inf")):
             raise ParameterError(f"inversion_guidance (--inversion-guidance) must be a finite number >= 0 "
                                  f"(1: c only, no guidance), got {self.inversion_guidance!r}")
+
+    def resolve(self, model: VideoModel) -> SweepSettings:
+        d = model.defaults.resolved(self.num_frames, self.height, self.width, self.num_steps, self.guidance_scale)
         return replace(self, num_steps=d.num_steps, guidance_scale=d.guidance_scale,
                        num_frames=d.num_frames, height=d.height, width=d.width)
 

@@ -36,8 +36,9 @@ def select_videos(videos: str | list[str] = "bundled", tgve_root: str | os.PathL
         videos = videos[0]
     if isinstance(videos, str) and videos.partition(":")[0] in TOY_SELECTIONS:
         kind, _, count = videos.partition(":")
-        if count and not count.isdigit():
-            raise DatasetError(f"videos={videos!r}: write {kind}:N with N a number of toy clips (e.g. {kind}:3)")
+        if count and not (count.isdigit() and int(count) >= 1):
+            raise DatasetError(f"videos={videos!r}: write {kind}:N with N a positive number of toy clips "
+                               f"(e.g. {kind}:3)")
         if kind == "transfer":
             return reference_dataset(int(count) if count else 8)
         return toy_dataset(int(count) if count else 20, path="zigzag" if kind == "zigzag" else "straight")

@@ -74,6 +74,39 @@ def inversion_samples(model: VideoModel, clips: int, scorer, *, edit_kind: str =
 PROTOCOLS = ("inversion", "switching")
 
 
+def check_settings(clips: int, *, seeds: int = 1, steps=(None,), guidances=(None,), grid: int = 100,
+                   tolerances=()) -> None:
+    """Refuse out-of-range settings of a claim run before any model is loaded or clip inverted: a
+    :class:`~motionlib.errors.ParameterError` naming the setting (and its ``motionlib toyworld claim`` flag).
+
+    ``steps`` and ``guidances`` hold one value per run (``None``: the family's own)."""
+    import math
+
+    from motionlib.errors import ParameterError
+    from motionlib.windows import NUM_TRAIN_TIMESTEPS
+
+    def count(value) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+    if not count(clips):
+        raise ParameterError(f"clips (--clips) must be a positive integer (held-out toy clips), got {clips!r}")
+    if not count(seeds):
+        raise ParameterError(f"seeds (--seeds) must be a positive integer (noise seeds per clip), got {seeds!r}")
+    for value in steps:
+        if value is not None and not count(value):
+            raise ParameterError(f"num_steps (--steps) must be a positive integer, got {value!r}")
+    for value in guidances:
+        if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+            raise ParameterError(f"guidance_scale (--guidance) must be a finite number >= 0 (1: no classifier-free "
+                                 f"guidance) or 'family', got {value!r}")
+    if not (isinstance(grid, int) and not isinstance(grid, bool) and grid >= 1 and NUM_TRAIN_TIMESTEPS % grid == 0):
+        raise ParameterError(f"grid (--grid) must be a positive divisor of {NUM_TRAIN_TIMESTEPS} (the tau grid "
+                             f"interval, e.g. 50, 100, 200, 250), got {grid!r}")
+    for value in tolerances:
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+            raise ParameterError(f"tolerances (--tolerance) must be positive numbers of px, got {value!r}")
+
+
 def protocol_samples(model: VideoModel, protocol: str, clips: int, *, scorer=None, edit_kind: str = "direction_colour",
                      num_steps: int | None = None, guidance_scale: float | None = None, seeds: int = 1,
                      grid: int = 100, progress: bool = True) -> pd.DataFrame:
@@ -82,6 +115,7 @@ def protocol_samples(model: VideoModel, protocol: str, clips: int, *, scorer=Non
     from motionlib.errors import ParameterError
     from motionlib.toyworld.switching import switching_samples
 
+    check_settings(clips, seeds=seeds, steps=[num_steps], guidances=[guidance_scale], grid=grid)
     if protocol == "inversion":
         if scorer is None:
             raise ParameterError("the inversion protocol scores CLIP-score change: pass a scorer (clip_scorer('auto', model))")
