@@ -35,6 +35,19 @@ def bootstrap_ci(values, n_boot: int = 2000, level: float = 0.95, seed: int = 0)
     return float(lo), float(hi)
 
 
+def wilson_interval(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a proportion ``successes / n``; (NaN, NaN) when ``n`` is 0."""
+    from statistics import NormalDist
+
+    if n == 0:
+        return (np.nan, np.nan)
+    z = NormalDist().inv_cdf((1 + level) / 2)
+    p = successes / n
+    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
+    return float(max(centre - half, 0.0)), float(min(centre + half, 1.0))
+
+
 def per_video_means(rows: pd.DataFrame, by: list[str], metrics: list[str]) -> pd.DataFrame:
     """One row per (group, video): each metric averaged over the video's rows in that group."""
     if "video" not in rows:

@@ -14,15 +14,22 @@ returns a :class:`Reading`:
    :data:`MIN_SPEED` px/frame); **speed**: that component's magnitude; **path**: ``"zigzag"`` when
    the RMS residual across the direction exceeds :data:`ZIGZAG_RMS`, else ``"straight"``;
 4. **colour**: the median chromaticity (RGB over its largest channel) of the eroded mask, named by
-   the nearest world colour's chromaticity;
+   the nearest world colour's chromaticity; None (unreadable) when the median RGB of the eroded mask
+   is less saturated than :data:`MIN_SATURATION` (a grey is nearest no world colour);
 5. **shape** and **texture**: features of the silhouette (fill of its bounding box, share of the
    area in the box's top half) and of the interior's luminance (share of dark pixels, horizontal
    and vertical gradient energy), each named by the nearest class centroid of the same features
    measured on the world's own renders (:func:`reference_features`).
 
+A whole video is **unreadable** (every attribute None, :attr:`Reading.unreadable` says why) when its
+border is not one flat colour (:data:`FLAT_BORDER_SHARE`) or its object mask covers more of the frame
+than any world object could (:data:`MAX_MASK_SHARE`, median over the frames): washed-out or grey model
+samples whose "foreground" spills over the frame. A single frame whose mask exceeds it has no object.
+
 Every threshold is fixed from the world's geometry before any model is measured:
 ``ZIGZAG_RMS`` is half the RMS of an ideal zigzag's offsets, ``MIN_SPEED`` a third of the slowest
-world speed. Accuracy on rendered clips: see ``benchmarks/bench_toyworld.py`` and docs/toyworld.md.
+world speed; ``MIN_SATURATION`` and ``MAX_MASK_SHARE`` are derived where they are defined.
+Accuracy on rendered clips: see ``benchmarks/bench_toyworld.py`` and docs/toyworld.md.
 """
 
 from __future__ import annotations
@@ -42,6 +49,42 @@ ZIGZAG_RMS = 0.5 * world.ZIGZAG_AMPLITUDE * float(np.sqrt(np.mean(np.square(worl
 DARK_LEVEL = 0.6  # a pixel is "dark" below this fraction of the object's bright level
 
 
+def saturation(rgb: np.ndarray) -> np.ndarray:
+    """(max - min) / max channel of ``(..., 3)`` RGB (0 for grey, 1 for a pure hue); ``(...)`` float."""
+    rgb = np.asarray(rgb, float)
+    return (rgb.max(axis=-1) - rgb.min(axis=-1)) / np.maximum(rgb.max(axis=-1), 1.0)
+
+
+# A colour reading needs the object's median RGB at least half as saturated as the least saturated world
+# colour: the world's colours have saturation 0.78 (green) to 0.83 (yellow), and the dark pattern
+# multiplies the colour by DARK, which keeps its saturation; so 0.5 * 0.78 = 0.39. Below it the object is
+# closer to grey than to any world colour, and its nearest chromaticity (grey's (1, 1, 1) is nearest
+# yellow's (1, .87, .17)) names nothing.
+MIN_SATURATION = 0.5 * float(min(saturation(np.array(c, float)) for c in world.COLOURS.values()))  # 0.39
+
+
+def _largest_silhouette_share() -> float:
+    """The largest share of a frame a rendered object touches (pixels not exactly the background),
+    over the shapes, each rendered still at the frame centre at four sub-pixel offsets."""
+    share = 0.0
+    for shape in world.SHAPES:
+        for dx, dy in ((0.0, 0.0), (0.25, 0.5), (0.5, 0.75), (0.75, 0.25)):
+            c = world.SIZE / 2
+            spec = world.ClipSpec(shape, "red", "plain", "gray", "right", speed=0.0, start=(c + dx, c + dy),
+                                  num_frames=2)
+            frame = world.render(spec)[0]
+            touched = np.any(frame != np.array(world.BACKGROUNDS["gray"], np.uint8), axis=-1)
+            share = max(share, float(touched.mean()))
+    return share
+
+
+# A frame's object mask covers at most twice the largest rendered silhouette: the triangle (half-size
+# RADIUS = 5 px, height 2.6 RADIUS) touches about 124 of the 32 x 32 = 1024 pixels, 12%; so 24%. A frame
+# whose mask exceeds it has no object (its foreground spills over the frame); a video whose median mask
+# share over its frames exceeds it is unreadable.
+MAX_MASK_SHARE = 2 * _largest_silhouette_share()  # 0.24
+
+
 @dataclass
 class Reading:
     """What the oracle measured. ``trajectory`` ``(F, 2)`` (x, y) px, NaN where no object."""
@@ -53,8 +96,9 @@ class Reading:
     colour: str | None
     shape: str | None
     texture: str | None
-    background: str
+    background: str | None  # None only when the whole video is unreadable
     fill: float = float("nan")  # share of its bounding box the silhouette fills (circle 0.78, square 0.99)
+    unreadable: str = ""  # why the video ("mask ...", "border ...") or its colour ("colour: ...") is unreadable
 
     @property
     def found(self) -> bool:
@@ -210,12 +254,52 @@ def _motion(traj: np.ndarray) -> tuple[str, str, float]:
     return direction, path, speed
 
 
-def read(video: np.ndarray) -> Reading:
-    """Measure every attribute of a toy-world video; see the module doc."""
+def border_flatness(video: np.ndarray, background: np.ndarray | None = None) -> float:
+    """Share of the frames' 1-pixel border within :data:`FOREGROUND_DISTANCE` of ``background``
+    (default: the median border colour); 1.0 for a flat border."""
+    bg = background_colour(video) if background is None else background
+    border = np.concatenate([video[:, 0], video[:, -1], video[:, :, 0], video[:, :, -1]], axis=1).astype(float)
+    return float((np.linalg.norm(border - bg, axis=-1) <= FOREGROUND_DISTANCE).mean())
+
+
+def _unreadable(num_frames: int, why: str) -> Reading:
+    """A reading with every attribute None and the reason ``why``."""
+    return Reading(np.full((num_frames, 2), np.nan), None, None, float("nan"), None, None, None, None,
+                   unreadable=why)
+
+
+def _whole_video_problem(video: np.ndarray, bg: np.ndarray, masks: np.ndarray) -> str:
+    """Why no attribute of ``video`` can be read (``""``: it can): a border that is not flat, or an
+    object mask larger than any world object's (median share over the frames)."""
+    flat = border_flatness(video, bg)
+    if flat < FLAT_BORDER_SHARE:
+        return f"border not flat: {flat:.0%} of border pixels near its median (< {FLAT_BORDER_SHARE:.0%})"
+    share = float(np.median(masks.reshape(len(masks), -1).mean(axis=1)))
+    if share > MAX_MASK_SHARE:
+        return f"mask too large: median {share:.0%} of the frame (> {MAX_MASK_SHARE:.0%})"
+    return ""
+
+
+def _colour(video: np.ndarray, masks: np.ndarray, frames: np.ndarray) -> tuple[str, float]:
+    """The nearest world colour's name (by chromaticity) of the eroded masks' pixels over ``frames``,
+    and the saturation of their median RGB."""
+    rgb = np.concatenate([video[i][_erode(masks[i])] for i in frames]).astype(float)
+    name = _nearest(np.median(_chromaticity(rgb), axis=0), {k: _chromaticity(v) for k, v in world.COLOURS.items()})
+    return name, float(saturation(np.median(rgb, axis=0)))
+
+
+def read(video: np.ndarray, checks: bool = True) -> Reading:
+    """Measure every attribute of a toy-world video; see the module doc. ``checks=False`` skips the
+    readability checks (the oracle before them: every video read, the colour always named)."""
     video = _check(video)
     bg = background_colour(video)
-    background = _nearest(bg, {k: np.array(v, float) for k, v in world.BACKGROUNDS.items()})
     masks = object_masks(video, bg)
+    problem = _whole_video_problem(video, bg, masks) if checks else ""
+    if problem:
+        return _unreadable(len(video), problem)
+    if checks:  # a frame whose mask is larger than any world object has no object: it is a spill
+        masks[masks.reshape(len(masks), -1).mean(axis=1) > MAX_MASK_SHARE] = False
+    background = _nearest(bg, {k: np.array(v, float) for k, v in world.BACKGROUNDS.items()})
     present = masks.reshape(len(masks), -1).any(axis=1)
     traj = np.full((len(video), 2), np.nan)
     for i in np.flatnonzero(present):
@@ -225,14 +309,17 @@ def read(video: np.ndarray) -> Reading:
         return Reading(traj, None, None, float("nan"), None, None, None, background)
     direction, path, speed = _motion(traj)
     frames = np.flatnonzero(present)
-    chroma = np.concatenate([_chromaticity(video[i][_erode(masks[i])]) for i in frames])
-    colour = _nearest(np.median(chroma, axis=0), {k: _chromaticity(v) for k, v in world.COLOURS.items()})
+    colour, sat = _colour(video, masks, frames)
+    unreadable = ""
+    if checks and sat < MIN_SATURATION:
+        colour, unreadable = None, f"colour: unsaturated (median saturation {sat:.2f} < {MIN_SATURATION:.2f})"
     refs = reference_features()
     shape_feat = np.median([_shape_features(masks[i]) for i in frames], axis=0)
     texture_feat = np.median([_texture_features(video[i], masks[i]) for i in frames], axis=0)
     shape = _nearest(shape_feat, refs["shape"]["centroids"], refs["shape"]["scale"])
     texture = _nearest(texture_feat, refs["texture"]["centroids"], refs["texture"]["scale"])
-    return Reading(traj, direction, path, speed, colour, shape, texture, background, float(shape_feat[0]))
+    return Reading(traj, direction, path, speed, colour, shape, texture, background, float(shape_feat[0]),
+                   unreadable)
 
 
 # What a toy-world clip is, fixed from the world's definition before any clip is checked: its
@@ -256,8 +343,7 @@ def not_toy_world(video: np.ndarray) -> list[str]:
         reasons.append(f"{f} frames of {h}x{w} pixels, not {world.FRAMES} frames of {world.SIZE}x{world.SIZE}")
         return reasons  # the checks below assume the world's geometry
     bg = background_colour(video)
-    border = np.concatenate([video[:, 0], video[:, -1], video[:, :, 0], video[:, :, -1]], axis=1).astype(float)
-    flat = float((np.linalg.norm(border - bg, axis=-1) <= FOREGROUND_DISTANCE).mean())
+    flat = border_flatness(video, bg)
     if flat < FLAT_BORDER_SHARE:
         reasons.append(f"the border is not one flat colour ({flat:.0%} of border pixels near its median, "
                        f"a toy clip has >= {FLAT_BORDER_SHARE:.0%})")
