@@ -40,6 +40,25 @@ def test_a_caption_can_leave_the_direction_open():
         world.parse_caption("a red square moves sideways on a gray background")
 
 
+def test_a_caption_can_leave_the_colour_and_background_open_too():
+    spec = world.ClipSpec("square", "red", "striped", "gray", "right")
+    open_ = world.caption(spec, omit=("direction", "colour", "background"))
+    assert open_ == "a striped square moves"
+    assert world.parse_caption(open_) == {**world.parse_caption(world.caption(spec)), "direction": "", "colour": "",
+                                         "background": ""}
+    assert world.caption(spec, omit=("colour",)) == "a striped square moves right on a gray background"
+    for combo in world.all_combinations()[::7]:
+        for omit in (("colour",), ("background",), ("direction", "background")):
+            c = world.ClipSpec(*combo)
+            parsed = world.parse_caption(world.caption(c, omit=omit))
+            assert parsed == {k: "" if k in omit else getattr(c, k) for k in parsed}
+    with pytest.raises(ParameterError, match="can leave open only"):
+        world.caption(spec, omit=("shape",))
+    for bad in ("a red moves left", "a red square moves on a gray", "a square moves on a purple background"):
+        with pytest.raises(ParameterError, match="not a toy-world caption"):
+            world.parse_caption(bad)
+
+
 def test_rendered_object_follows_its_true_trajectory_and_stays_in_frame():
     for spec in world.sample_specs(40, 3, "any", world.PATHS):
         video = world.render(spec)
@@ -369,3 +388,38 @@ def test_finetune_trains_only_the_denoiser_and_records_every_stage_behind_it(tmp
     assert total_minutes(again) == pytest.approx(total_minutes(record) + again["finetune"]["wall_minutes"])
     shipped = json.loads((base / "toyworld.json").read_text())
     assert total_minutes(record) == pytest.approx(total_minutes(shipped) + record["finetune"]["wall_minutes"])
+
+
+def test_appearance_free_batches_leave_the_direction_colour_and_background_open(tmp_path, monkeypatch):
+    from motionlib.paths import ASSETS_DIR
+    from motionlib.toyworld import training
+
+    batches = []
+    real = training._embedding_table
+
+    def spy(model, captions):
+        lookup = real(model, captions)
+
+        def recorded(idx):
+            batches.append([captions[i] for i in idx])
+            return lookup(idx)
+
+        return recorded
+
+    monkeypatch.setattr(training, "_embedding_table", spy)
+    record = training.finetune(ASSETS_DIR / "toy" / "modelscope", tmp_path / "ft", steps=40, direction_free=0.25,
+                               appearance_free=0.25, warmup=1, pool=16, progress=False)
+    assert record["finetune"]["settings"]["appearance_free"] == 0.25
+    assert "without the direction, colour and background" in record["finetune"]["what"]
+    forms = []
+    for captions in batches:
+        parsed = [world.parse_caption(c) for c in captions]
+        kinds = {("open" if not p["colour"] else "free" if not p["direction"] else "full") for p in parsed}
+        assert len(kinds) == 1  # one caption form per batch
+        forms.append(kinds.pop())
+        assert all(p["shape"] for p in parsed)
+        if forms[-1] == "open":
+            assert all(p["direction"] == p["colour"] == p["background"] == "" for p in parsed)
+    assert len(forms) == 40 and 3 <= forms.count("open") <= 18 and 3 <= forms.count("free") <= 18  # 10 expected each
+    with pytest.raises(ParameterError, match="appearance_free"):
+        training.settings_with("modelscope", direction_free=0.5, appearance_free=0.5)

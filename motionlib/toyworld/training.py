@@ -86,6 +86,7 @@ class TrainSettings:
     zero_terminal_snr: bool | None = None
     steps: int | None = None  # denoiser steps
     direction_free: float | None = None  # share of captions without the direction word
+    appearance_free: float = 0.0  # share of captions without the direction, colour and background words
     latent_channels: int | None = None
     patch_size: int = components.PATCH_SIZE  # Latte and CogVideoX only
     batch: int = 16
@@ -118,6 +119,9 @@ class TrainSettings:
             raise ParameterError("caption_dropout and ema must lie in [0, 1)")
         if not 0 <= self.direction_free < 1:
             raise ParameterError(f"direction_free is a share of captions in [0, 1), got {self.direction_free!r}")
+        if not (0 <= self.appearance_free < 1 and self.direction_free + self.appearance_free < 1):
+            raise ParameterError(f"appearance_free is a share of captions in [0, 1) and, with direction_free "
+                                 f"({self.direction_free}), under 1; got {self.appearance_free!r}")
         size = components.LATENT_SIZE
         if recipe.patched and size % self.patch_size:
             divisors = ", ".join(str(d) for d in range(1, size + 1) if size % d == 0)
@@ -327,7 +331,14 @@ def train_denoiser(model: VideoModel, latents: torch.Tensor, captions: list[str]
     joint = s.text_encoder == "joint"
     trained = {"denoiser": model.denoiser, **({"text_encoder": model.text_encoder} if joint else {})}
     n = len(captions)
-    texts = list(captions) + ([without_direction(c) for c in captions] if s.direction_free else [])
+    # Caption forms: the full caption, and with shares direction_free / appearance_free of the batches
+    # the same clips captioned without the direction word / without the direction, colour and background.
+    forms = [(1.0, list(captions))]
+    if s.direction_free:
+        forms.append((s.direction_free, [without_direction(c) for c in captions]))
+    if s.appearance_free:
+        forms.append((s.appearance_free, [with_open_appearance(c) for c in captions]))
+    texts = [text for _, block in forms for text in block]
     frozen_embeds = None if joint else _embedding_table(model, texts)
     for m in trained.values():
         # eval(): every dropout of these models has p = 0 (and there is no batch norm), so training mode
@@ -336,13 +347,19 @@ def train_denoiser(model: VideoModel, latents: torch.Tensor, captions: list[str]
     run = {"stage": "denoiser", "settings": asdict(s)}
     lr = s.lr if s.denoiser_lr is None else s.denoiser_lr
     loop = Loop(trained, lr=lr, seed=s.seed + 2, path=work / "denoiser.safetensors", run=run, ema=s.ema)
-    draw = _same_length_draw(_length_groups(model, captions))
-    draw_free = _same_length_draw([g + n for g in _length_groups(model, texts[n:])]) if s.direction_free else None
+    draws = [_same_length_draw([g + k * n for g in _length_groups(model, block)]) for k, (_, block) in enumerate(forms)]
 
     def step_loss(step: int) -> tuple[torch.Tensor, float]:
-        # A whole batch is direction-free with probability direction_free (one token length per batch).
-        free = draw_free is not None and float(torch.rand(1, generator=loop.generator)) < s.direction_free
-        idx = (draw_free if free else draw)(s.batch, loop.generator)
+        # A whole batch is of one caption form (one token length per batch): direction-free with
+        # probability direction_free, then open-appearance with probability appearance_free. The draws
+        # are those of the runs before appearance_free existed when it is 0.
+        form = 0
+        if s.direction_free and float(torch.rand(1, generator=loop.generator)) < s.direction_free:
+            form = 1
+        elif s.appearance_free and float(torch.rand(1, generator=loop.generator)) < (
+                s.appearance_free / (1 - s.direction_free)):
+            form = len(forms) - 1
+        idx = draws[form](s.batch, loop.generator)
         x0 = latents[idx % n]
         t = torch.randint(0, model.num_train_timesteps, (s.batch,), generator=loop.generator)
         noise = torch.randn(x0.shape, generator=loop.generator)
@@ -358,6 +375,17 @@ def train_denoiser(model: VideoModel, latents: torch.Tensor, captions: list[str]
     for module in trained.values():
         module.requires_grad_(False).eval()
     return {"steps": s.steps, "loss_curve": loss_curve(loop.losses), "minutes": loop.seconds / 60}
+
+
+def with_open_appearance(text: str) -> str:
+    """A world caption with its direction, colour and background left out ("a striped square moves")."""
+    return world.caption(_spec_of_caption(text), omit=("direction", *world.OPEN_APPEARANCE))
+
+
+def _spec_of_caption(text: str) -> world.ClipSpec:
+    a = world.parse_caption(text)
+    return world.ClipSpec(a["shape"], a["colour"] or "red", a["texture"], a["background"] or "gray",
+                          a["direction"] or "left", a["path"])
 
 
 def without_direction(text: str) -> str:
@@ -434,9 +462,10 @@ def train(settings: TrainSettings, out_dir: str | Path, *, progress: bool = True
 
 
 def finetune(base: str | Path, out_dir: str | Path, *, steps: int, direction_free: float, lr: float = 3e-4,
-             warmup: int = 100, pool: int | None = None, progress: bool = True) -> dict:
+             warmup: int = 100, pool: int | None = None, appearance_free: float = 0.0, progress: bool = True) -> dict:
     """Continue training the denoiser of the toy model in ``base`` (a folder with ``toyworld.json``)
-    with a share ``direction_free`` of direction-free batches, for ``steps`` more steps at peak
+    with a share ``direction_free`` of direction-free batches (and ``appearance_free`` of batches whose
+    captions leave the direction, colour and background open), for ``steps`` more steps at peak
     learning rate ``lr``, into ``out_dir``. The VAE and the frozen text encoder stay as they are; the
     pool is the base's (same settings and seed; ``pool`` clips of it if given). ``toyworld.json`` keeps the
     base's record, with the fine-tune's settings, loss curve and minutes under ``"finetune"`` (a stopped run
@@ -455,7 +484,8 @@ def finetune(base: str | Path, out_dir: str | Path, *, steps: int, direction_fre
     if base_settings.text_encoder != "pretrained":
         raise ParameterError(f"the {base_settings.family} toy model's text encoder was trained jointly; the "
                              "fine-tune keeps the text encoder frozen, so it needs a 'pretrained' one")
-    settings = replace(base_settings, steps=steps, direction_free=direction_free, denoiser_lr=lr, warmup=warmup,
+    settings = replace(base_settings, steps=steps, direction_free=direction_free, appearance_free=appearance_free,
+                       denoiser_lr=lr, warmup=warmup,
                        pool=pool or base_settings.pool)
     work = out_dir / ".training"
     work.mkdir(parents=True, exist_ok=True)
@@ -467,11 +497,12 @@ def finetune(base: str | Path, out_dir: str | Path, *, steps: int, direction_fre
     latents = encode_pool(model, videos)
     denoiser_record = train_denoiser(model, latents, captions, settings, work, progress)
     record["settings"]["direction_free"] = direction_free
+    record["settings"]["appearance_free"] = appearance_free
     record["finetune"] = {
-        "what": finetune_what(direction_free),
+        "what": finetune_what(direction_free, appearance_free),
         "base": {"settings": known, "git_commit": record.get("git_commit"),
                  "wall_minutes": record.get("wall_minutes"), **({"finetune": earlier} if earlier else {})},
-        "settings": {"steps": steps, "direction_free": direction_free, "lr": lr, "warmup": warmup, "pool": settings.pool,
+        "settings": {"steps": steps, "direction_free": direction_free, "appearance_free": appearance_free, "lr": lr, "warmup": warmup, "pool": settings.pool,
                      "batch": settings.batch, "ema": settings.ema, "caption_dropout": settings.caption_dropout,
                      "seed": settings.seed + 2},
         "denoiser": denoiser_record,
@@ -480,10 +511,13 @@ def finetune(base: str | Path, out_dir: str | Path, *, steps: int, direction_fre
     return _finish(model, out_dir, work, record)
 
 
-def finetune_what(direction_free: float) -> str:
-    """What a fine-tune with a share ``direction_free`` of direction-free batches did, in one line."""
-    captions = (f"{direction_free:.0%} of batches captioned without the direction word" if direction_free
-                else "full captions only")
+def finetune_what(direction_free: float, appearance_free: float = 0.0) -> str:
+    """What a fine-tune with a share ``direction_free`` of direction-free batches (and ``appearance_free``
+    without the direction, colour and background words) did, in one line."""
+    parts = [f"{direction_free:.0%} of batches captioned without the direction word"] if direction_free else []
+    if appearance_free:
+        parts.append(f"{appearance_free:.0%} without the direction, colour and background words")
+    captions = ", ".join(parts) or "full captions only"
     return f"the base model's denoiser trained further ({captions}); VAE and text encoder unchanged"
 
 

@@ -95,38 +95,59 @@ def vocabulary_line() -> str:
             + f" (captions like {caption(ClipSpec('circle', 'red', 'striped', 'gray', 'left'))!r})")
 
 
-def caption(spec: ClipSpec, with_direction: bool = True) -> str:
+# Attributes a caption may leave open (omit): the direction (the motion-customization task) and,
+# for the transfer protocol's leakage, the colour and the background. Shape, texture (plain is already
+# unnamed) and the path are always named.
+OMITTABLE = ("direction", "colour", "background")
+OPEN_APPEARANCE = ("colour", "background")  # what an open-appearance caption leaves out besides the direction
+
+
+def caption(spec: ClipSpec, with_direction: bool = True, omit: tuple[str, ...] = ()) -> str:
     """``"a red striped circle moves left on a gray background"``; plain objects omit the texture
     (``"a red square moves right on a gray background"``), zigzag paths say ``"zigzags"``. Without the
     direction (``with_direction=False``) the caption leaves it open: ``"a red square moves on a gray
-    background"`` (the toy Latte and CogVideoX learn such captions: the motion-customization task)."""
+    background"`` (the toy Latte and CogVideoX learn such captions: the motion-customization task).
+    ``omit`` leaves out any of :data:`OMITTABLE` too: ``omit=("direction", "colour", "background")``
+    gives ``"a square moves"`` (the open-appearance captions of the transfer protocol's leakage)."""
+    unknown = set(omit) - set(OMITTABLE)
+    if unknown:
+        raise ParameterError(f"a caption can leave open only {', '.join(OMITTABLE)}, not {', '.join(sorted(unknown))}")
+    colour = "" if "colour" in omit else f"{spec.colour} "
     texture = "" if spec.texture == "plain" else f"{spec.texture} "
-    direction = f"{spec.direction} " if with_direction else ""
-    return (f"a {spec.colour} {texture}{spec.shape} {PATH_VERBS[spec.path]} {direction}"
-            f"on a {spec.background} background")
+    direction = f" {spec.direction}" if with_direction and "direction" not in omit else ""
+    background = "" if "background" in omit else f" on a {spec.background} background"
+    return f"a {colour}{texture}{spec.shape} {PATH_VERBS[spec.path]}{direction}{background}"
 
 
 def parse_caption(text: str) -> dict[str, str]:
-    """The attributes a template caption names (the inverse of :func:`caption`)."""
+    """The attributes a template caption names (the inverse of :func:`caption`): ``""`` for each of
+    :data:`OMITTABLE` that the caption leaves open."""
     words = text.lower().strip().rstrip(".").split()
     verbs = {v: k for k, v in PATH_VERBS.items()}
-    try:
-        a, colour, *rest = words
-        texture = rest.pop(0) if rest[0] in TEXTURES else "plain"
-        if len(rest) == 6:  # no direction word: the caption leaves it open
-            rest.insert(2, "")
-        shape, verb, direction, on, a2, background, last = rest
-        ok = (a == a2 == "a" and on == "on" and last == "background" and verb in verbs)
-        found = dict(colour=colour, texture=texture, shape=shape, path=verbs.get(verb, ""),
-                     direction=direction, background=background)
-        ok = ok and all(found[k] in VOCABULARY[k] for k in found if (k, found[k]) != ("direction", ""))
-    except (ValueError, IndexError):
-        ok = False
+    found = dict.fromkeys(("colour", "texture", "shape", "path", "direction", "background"), "")
+    ok = bool(words) and words[0] == "a"
+    rest = words[1:]
+
+    def take(values) -> str:
+        return rest.pop(0) if rest and rest[0] in values else ""
+
+    if ok:
+        found["colour"] = take(COLOURS)
+        found["texture"] = take(TEXTURES) or "plain"
+        found["shape"] = take(SHAPES)
+        found["path"] = verbs.get(take(verbs), "")
+        found["direction"] = take(DIRECTIONS)
+        if rest:
+            ok = (len(rest) == 4 and rest[0] == "on" and rest[1] == "a" and rest[2] in BACKGROUNDS
+                  and rest[3] == "background")
+            found["background"] = rest[2] if ok else ""
+        ok = ok and bool(found["shape"]) and bool(found["path"])
     if not ok:
         raise ParameterError(f"{text!r} is not a toy-world caption; the template is "
                              f"{caption(ClipSpec('circle', 'red', 'striped', 'gray', 'left'))!r} "
-                             "(texture plain or omitted, striped, dotted; verb moves or zigzags; direction optional)")
-    return found  # direction "" where the caption names none
+                             "(texture plain or omitted, striped, dotted; verb moves or zigzags; direction, "
+                             "colour and background optional)")
+    return found  # "" for every attribute the caption leaves open
 
 
 # ------------------------------------------------------------------------------------ motion
