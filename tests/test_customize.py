@@ -224,6 +224,7 @@ def test_training_lowers_the_loss_on_the_reference_video():
 @pytest.mark.parametrize("family, kwargs", [
     ("modelscope", dict(rank=4)), ("modelscope", dict(rank=8)), ("latte", dict(rank=8, projections="vo")),
     ("cogvideox", dict(rank=4)), ("modelscope", dict(mode="direct")), ("cogvideox", dict(mode="direct")),
+    ("modelscope", dict(rank=4, placement="attention+ff+conv")), ("latte", dict(rank=2, placement="attention+ff")),
 ])
 def test_trainable_parameter_count_matches_the_attached_adapter(family, kwargs):
     model = fresh(family)
@@ -233,7 +234,7 @@ def test_trainable_parameter_count_matches_the_attached_adapter(family, kwargs):
     assert trainable_parameter_count(model, settings) == expected  # also once peft wrapped the linears
     assert sum(p.numel() for p in model.denoiser.parameters() if p.requires_grad) == expected
     assert sum(p.numel() for p in adapter.parameters()) == expected
-    if family == "latte" and settings.mode == "lora":
+    if family == "latte" and settings.mode == "lora" and settings.placement == "attention":
         assert expected == 4 * 8 * (32 + 32)  # 2 temporal blocks x (V, O), 32 -> 32 linears, rank 8
 
 
@@ -272,6 +273,8 @@ def test_tau_1000_trains_nothing_and_is_the_base_model(mode, tmp_path):
     (dict(batch_size=0), "batch_size must be"),
     (dict(num_frames=0), "num_frames must be a positive integer"),
     (dict(checkpoint_every=0), "checkpoint_every must be"),
+    (dict(placement="everywhere"), "placement must be one of"),
+    (dict(dropout=1.0), "dropout must be a probability"),
 ])
 def test_bad_settings_raise_clear_errors(kwargs, message):
     with pytest.raises(ParameterError, match=message):
@@ -330,3 +333,36 @@ def test_an_adapter_applied_at_another_tau_than_it_was_trained_at_warns_and_reco
         warnings.simplefilter("error", TauMismatchWarning)
         for tau in (500, 1000):  # its own tau, and the base model
             generate_customized(model, result.adapter, "a cat", tau=tau, seeds=[0], **sample_kwargs("modelscope"))
+
+
+def test_placement_adds_the_feed_forward_of_the_adapted_blocks_and_the_temporal_convolutions():
+    model = fresh("modelscope")
+    attention = set(target_modules(model, CustomizeSettings()))
+    with_ff = set(target_modules(model, CustomizeSettings(placement="attention+ff")))
+    with_conv = set(target_modules(model, CustomizeSettings(placement="attention+ff+conv")))
+    assert attention < with_ff < with_conv
+    temporal_blocks = {p.attention.rsplit(".", 1)[0] for p in model.attention_projections() if p.group == "temporal"}
+    assert with_ff - attention and all(".ff." in n and n.split(".ff.")[0] in temporal_blocks for n in with_ff - attention)
+    modules = dict(model.denoiser.named_modules())
+    convs = with_conv - with_ff
+    assert convs and all(isinstance(modules[n], torch.nn.Conv3d) and modules[n].kernel_size[0] > 1 for n in convs)
+    with pytest.raises(ParameterError, match="no temporal convolutions"):
+        target_modules(fresh("latte"), CustomizeSettings(placement="attention+ff+conv"))
+
+
+def test_lora_dropout_acts_while_training_only():
+    model = fresh("modelscope")
+    adapter = attach(model, CustomizeSettings(rank=4, dropout=0.5))
+    with torch.no_grad():
+        for p in adapter.parameters():
+            p.normal_()  # B is zero at first, which would hide the dropout
+    layer = adapter._layers[0]
+    x = torch.randn(4, layer.base_layer.in_features)
+    with torch.no_grad():
+        assert torch.equal(layer(x), layer(x))  # eval: deterministic
+        with adapter.training():
+            torch.manual_seed(0)
+            a = layer(x)
+            b = layer(x)
+        assert not torch.equal(a, b)
+        assert torch.equal(layer(x), layer(x))

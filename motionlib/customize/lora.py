@@ -31,6 +31,7 @@ class MotionAdapter:
             self._layers = [modules[n] for n in targets]
             self._live = {}
             for n, layer in zip(targets, self._layers):
+                layer.lora_dropout[name].eval()  # peft makes it in training mode: dropout only inside training()
                 self._live[f"{n}.lora_A.weight"] = layer.lora_A[name].weight
                 self._live[f"{n}.lora_B.weight"] = layer.lora_B[name].weight
         else:
@@ -49,7 +50,20 @@ class MotionAdapter:
 
     def describe(self) -> dict:
         return dict(name=self.name, mode=self.mode, tau=self.settings.tau, group=self.settings.group,
-                    projections=self.settings.projections, rank=self.settings.rank, alpha=self.settings.alpha)
+                    projections=self.settings.projections, rank=self.settings.rank, alpha=self.settings.alpha,
+                    placement=self.settings.placement, dropout=self.settings.dropout)
+
+    @contextlib.contextmanager
+    def training(self):
+        """Within: the LoRA's dropout (``settings.dropout``) is active; the rest of the denoiser stays in eval mode."""
+        dropouts = [layer.lora_dropout[self.name] for layer in getattr(self, "_layers", [])]
+        for d in dropouts:
+            d.train()
+        try:
+            yield self
+        finally:
+            for d in dropouts:
+                d.eval()
 
     # -------------------------------------------------------------- toggling
     @torch.no_grad()
@@ -162,7 +176,7 @@ def attach(model: VideoModel, settings: CustomizeSettings, adapter_name: str = "
     denoiser.requires_grad_(False)  # (the VAE and text encoder only ever run under no_grad here)
     if settings.mode == "lora":
         # A string is matched with re.fullmatch by peft: exact names, never suffixes of other modules.
-        config = LoraConfig(r=settings.rank, lora_alpha=settings.alpha, lora_dropout=0.0,
+        config = LoraConfig(r=settings.rank, lora_alpha=settings.alpha, lora_dropout=float(settings.dropout),
                             init_lora_weights=True, target_modules="|".join(map(re.escape, targets)))
         with torch.random.fork_rng():  # peft draws A from the global RNG: make it a function of seed
             torch.manual_seed(settings.seed)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import numpy as np
 import torch
 
 from motionlib import families
@@ -48,6 +49,10 @@ TOY_TRAIN_STEPS = 200
 # (motionlib.customize.generation). Tiny and toy models (seconds on a CPU) sample all requests in one batch.
 
 MODES = ("lora", "direct")
+# Where the adapter goes besides the chosen attention projections (Tab. 3-like rows of the toy protocol):
+# "ff": the feed-forward linears of the same transformer blocks; "conv": the denoiser's temporal
+# convolutions (Conv3d with a time extent > 1: ModelScope's temp_convs; Latte and CogVideoX have none).
+PLACEMENTS = ("attention", "attention+ff", "attention+ff+conv")
 GROUPS = ("temporal", "spatial", "joint", "all")  # "all": every attention (spatial + temporal, or joint)
 
 
@@ -88,6 +93,8 @@ class CustomizeSettings:
     learning_rate: float | None = None  # None = the family's, or TOY_LEARNING_RATE (x DIRECT_LR_SCALE when direct)
     train_steps: int | None = None  # None = the family's, TOY_TRAIN_STEPS or TINY_TRAIN_STEPS
     batch_size: int = 1  # (timestep, noise) draws per step, all on the one reference video
+    placement: str = "attention"  # one of PLACEMENTS: the attention projections, + feed-forward, + temporal convs
+    dropout: float = 0.0  # LoRA dropout on the adapter's input while training (MotionDirector: 0.1)
     num_frames: int | None = None
     height: int | None = None
     width: int | None = None
@@ -115,6 +122,10 @@ class CustomizeSettings:
              f"learning_rate must be positive, got {self.learning_rate!r}")
         need(self.train_steps is None or (isinstance(self.train_steps, int) and self.train_steps >= 1),
              f"train_steps must be an integer >= 1, got {self.train_steps!r}")
+        need(self.placement in PLACEMENTS,
+             f"placement must be one of {', '.join(PLACEMENTS)}, got {self.placement!r}")
+        need(isinstance(self.dropout, (int, float)) and 0 <= self.dropout < 1,
+             f"dropout must be a probability in [0, 1), got {self.dropout!r}")
         need(isinstance(self.batch_size, int) and self.batch_size >= 1,
              f"batch_size must be an integer >= 1, got {self.batch_size!r}")
         for name in ("num_frames", "height", "width"):
@@ -145,30 +156,59 @@ class CustomizeSettings:
 
 
 def target_modules(model: VideoModel, settings: CustomizeSettings) -> list[str]:
-    """Full denoiser names of the linears the adapter changes, in module order."""
+    """Full denoiser names of the layers the adapter changes, in module order: the chosen attention
+    projections, and with ``settings.placement`` the feed-forward linears of their transformer blocks
+    ("+ff") and the temporal convolutions ("+conv")."""
     group = settings.group or default_group(model.family)
-    names = [p.module for p in select(model.attention_projections(), group, settings.projections)]
-    if not names:
+    chosen = select(model.attention_projections(), group, settings.projections)
+    if not chosen:
         groups = sorted({p.group for p in model.attention_projections()})
         raise ParameterError(f"{model.family} has no {group} attention projections; "
                              f"choose group from {', '.join(groups)}")
-    return names
+    names = {p.module for p in chosen}
+    modules = _plain_layers(model.denoiser)
+    if "ff" in settings.placement:
+        blocks = {p.attention.rsplit(".", 1)[0] + ".ff." for p in chosen}
+        names |= {n for n, m in modules if isinstance(m, torch.nn.Linear) and any(n.startswith(b) for b in blocks)}
+    if "conv" in settings.placement:
+        convs = {n for n, m in modules if isinstance(m, torch.nn.Conv3d) and m.kernel_size[0] > 1}
+        if not convs:
+            raise ParameterError(f"{model.family}'s denoiser has no temporal convolutions (Conv3d over time); "
+                                 f"choose placement from {', '.join(PLACEMENTS[:2])}")
+        names |= convs
+    return [n for n, _ in modules if n in names]
 
 
-def _linears(model: VideoModel, names: list[str]) -> dict[str, torch.nn.Linear]:
-    """The plain ``nn.Linear`` of each target (inside a peft wrapper once a LoRA is attached)."""
+def _plain_layers(denoiser: torch.nn.Module) -> list[tuple[str, torch.nn.Module]]:
+    """``(name, layer)`` of the denoiser in module order, a peft-wrapped layer as its plain base layer and
+    peft's own modules (``base_layer``, ``lora_A``, ...) left out: the same list before and after attaching."""
+    out = []
+    for name, module in denoiser.named_modules():
+        if any(part == "base_layer" or part.startswith("lora_") for part in name.split(".")):
+            continue
+        out.append((name, getattr(module, "base_layer", module)))
+    return out
+
+
+def _linears(model: VideoModel, names: list[str]) -> dict[str, torch.nn.Module]:
+    """The plain layer (``nn.Linear`` or ``nn.Conv3d``) of each target (inside a peft wrapper once a LoRA is attached)."""
     modules = dict(model.denoiser.named_modules())
     return {n: getattr(modules[n], "base_layer", modules[n]) for n in names}
 
 
 def trainable_parameter_count(model: VideoModel, settings: CustomizeSettings) -> int:
-    """LoRA: ``rank * (in + out)`` per target (A and B, no bias); direct: weight + bias sizes."""
+    """LoRA: ``rank * (fan_in + out)`` per target (A and B, no bias; a convolution's fan-in counts its
+    kernel); direct: weight + bias sizes."""
     total = 0
-    for linear in _linears(model, target_modules(model, settings)).values():
+    for layer in _linears(model, target_modules(model, settings)).values():
         if settings.mode == "lora":
-            total += settings.rank * (linear.in_features + linear.out_features)
+            if isinstance(layer, torch.nn.Linear):
+                total += settings.rank * (layer.in_features + layer.out_features)
+            else:
+                kernel = int(np.prod(layer.kernel_size))
+                total += settings.rank * (layer.in_channels * kernel + layer.out_channels)
         else:
-            total += linear.weight.numel() + (linear.bias.numel() if linear.bias is not None else 0)
+            total += layer.weight.numel() + (layer.bias.numel() if layer.bias is not None else 0)
     return total
 
 

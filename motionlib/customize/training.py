@@ -99,8 +99,9 @@ def train(
                 timestep_hook(t)
             return diffusion_loss(model, x0, t, noise, embeds)
 
-        loop.run_steps(step_loss, steps_total, checkpoint_every=s.checkpoint_every,
-                       desc=f"{model.family} motion {s.mode}", progress=progress, leave=False)
+        with adapter.training():
+            loop.run_steps(step_loss, steps_total, checkpoint_every=s.checkpoint_every,
+                           desc=f"{model.family} motion {s.mode}", progress=progress, leave=False)
         start, losses = loop.start, loop.losses
     record = dict(
         run, motionlib_version=motionlib.__version__, mode=s.mode if steps_total else "base",
