@@ -349,27 +349,39 @@ def metric_panels(summary, x: str, *, color: str = PALETTE[0], xlabel: str = "",
 
 
 def transfer_figure(summary, *, color: str = PALETTE[0], title: str = ""):
-    """Tab. 1 in the toy world (:func:`motionlib.toyworld.transfer.summary`): transfer (the share of
-    samples moving the reference's way) and appearance leakage against tau, each the mean over
-    references with its 95% interval; the carry-through ceiling (check ii) dashed, the base model
-    (tau = 1000) and chance (0.25) as lines."""
+    """Tab. 1 in the toy world, paired (:func:`motionlib.toyworld.transfer.summary`): paired transfer
+    (P(its direction | its adapter) - P(its direction | the mirror's adapter); chance and the base
+    model are 0) against tau with the carry-through ceiling dashed, and, where the captions leave
+    appearance open, each open attribute's leakage over the base model. Bars: 95% bootstrap intervals."""
+    leak = [c[: -len("_leakage")] for c in summary.columns if c.endswith("_leakage")]
     fig, axes = figure("two", aspect=0.32, ncols=2, layout="constrained")
-    for ax, metric, name in zip(axes, ("transfer", "leakage"), ("direction transfer", "appearance leakage")):
-        for kind, style in (("transfer", dict(marker="o", ls="-")), ("ceiling", dict(marker="s", ls="--"))):
-            s = summary[summary["kind"] == kind].sort_values("tau")
-            if s.empty or (kind == "ceiling" and metric == "leakage"):
-                continue
-            ax.errorbar(s["tau"], s[metric], yerr=_errors(s[metric], s[f"{metric}_lo"], s[f"{metric}_hi"]),
-                        color=color if kind == "transfer" else "0.45", capsize=2, lw=0.8, ms=3.5,
-                        label="adapter at t >= tau" if kind == "transfer" else "carry-through ceiling", **style)
-        base = summary[(summary["kind"] == "transfer") & (summary["tau"] == 1000)]
-        if not base.empty:
-            ax.axhline(float(base[metric].iloc[0]), color="0.6", lw=0.6, ls=":", label="base model (tau = 1000)")
-        if metric == "transfer":
-            ax.axhline(0.25, color="0.8", lw=0.6, label="chance (4 directions)")
-        ax.set(xlim=(1040, -40), ylim=(-0.03, 1.03), xlabel=r"$\tau$ (trained and applied at $t \geq \tau$)",
-               title=name)
-    axes[0].legend(fontsize=6, loc="best")
+    ax = axes[0]
+    for kind, style in (("transfer", dict(marker="o", ls="-")), ("ceiling", dict(marker="s", ls="--"))):
+        s = summary[summary["kind"] == kind].sort_values("tau")
+        if s.empty:
+            continue
+        m = s["paired_transfer"]
+        ax.errorbar(s["tau"], m, yerr=_errors(m, s["paired_transfer_lo"], s["paired_transfer_hi"]),
+                    color=color if kind == "transfer" else "0.45", capsize=2, lw=0.8, ms=3.5,
+                    label="adapter at t >= tau" if kind == "transfer" else "carry-through ceiling", **style)
+    ax.axhline(0, color="0.6", lw=0.6, ls=":", label="base model and chance (0)")
+    ax.set(xlim=(1040, -40), ylim=(-0.55, 1.05), xlabel=r"$\tau$", ylabel="paired transfer",
+           title="direction transfer (paired)")
+    ax.legend(fontsize=6, loc="lower left", title="bars: 95% interval", title_fontsize=6)
+    ax = axes[1]
+    s = summary[summary["kind"] == "transfer"].sort_values("tau")
+    for i, attribute in enumerate(leak):
+        m = s[f"{attribute}_leakage"]
+        ax.errorbar(s["tau"], m, yerr=_errors(m, s[f"{attribute}_leakage_lo"], s[f"{attribute}_leakage_hi"]),
+                    color=PALETTE[(i + 1) % len(PALETTE)], marker="o", ms=3.5, lw=0.8, capsize=2, label=attribute)
+    ax.axhline(0, color="0.6", lw=0.6, ls=":", label="base model (0)")
+    ax.set(xlim=(1040, -40), ylim=(-0.55, 1.05), xlabel=r"$\tau$", ylabel="share copied - base model's",
+           title="appearance leakage (open attributes)")
+    if leak:
+        ax.legend(fontsize=6, loc="upper right")
+    else:
+        ax.text(0.5, 0.5, "not testable:\ncaptions name every attribute", transform=ax.transAxes, ha="center",
+                va="center", fontsize=7, color="0.4")
     if title:
         fig.suptitle(title, fontsize=8)
     return fig

@@ -72,6 +72,95 @@ def test_bad_input_gives_one_line_error(argv, fragment, capsys, monkeypatch, tmp
     assert not any(tmp_path.iterdir()), "a refused command wrote output"
 
 
+def _no_work(monkeypatch):
+    """Make loading a model, inverting a video or sampling a claim fail the test if anything tries."""
+    import motionlib.models
+    import motionlib.sweep
+    from motionlib.toyworld import claim
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("work was started before the bad input was refused")
+
+    monkeypatch.setattr(motionlib.models, "load_model", refuse)
+    monkeypatch.setattr(motionlib.sweep, "invert", refuse)
+    monkeypatch.setattr(claim, "inversion_samples", refuse)
+
+
+SWEEP = ["sweep", "--model", "latte", "--video", "v.mp4", "--caption", "c", "--edit", "e", "--out", "sweep"]
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--batch-size", "0"], "batch_size (--batch-size) must be a positive integer (latents per denoiser pass; None, "
+                            "i.e. no --batch-size: every live latent in one pass), got 0"),
+    (["--batch-size", "-4"], "batch_size (--batch-size) must be a positive integer"),
+    (["--grid", "0"], "grid (--grid) must be a positive divisor of 1000 (the window grid interval, e.g. 50, 100, "
+                      "200, 250), got 0"),
+    (["--grid", "7"], "grid (--grid) must be a positive divisor of 1000"),
+    (["--fixed-point-iters", "-1"], "fixed_point_iters (--fixed-point-iters) must be an integer >= 0 (0: plain DDIM "
+                                    "inversion), got -1"),
+    (["--steps", "0"], "num_steps (--steps) must be a positive integer, got 0"),
+    (["--guidance", "-1"], "guidance_scale (--guidance) must be a finite number >= 0"),
+])
+def test_sweep_refuses_bad_counts_before_loading_or_inverting(extra, message, capsys, monkeypatch, tmp_path):
+    _no_work(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    for argv in (SWEEP + extra, ["sweep", "--model", "latte", "--videos", "toy:2", "--out", "sweep"] + extra):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert f"motionlib: error: {message}" in err and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert not any(tmp_path.iterdir()), "a refused command wrote output"
+    # The library refuses it where the settings are built, before run_sweep could invert anything.
+    from motionlib.sweep import SweepSettings
+
+    flag = extra[0].lstrip("-").replace("-", "_")
+    field = {"steps": "num_steps", "guidance": "guidance_scale"}.get(flag, flag)
+    with pytest.raises(ParameterError, match=r"\(" + extra[0]):
+        SweepSettings(**{field: float(extra[1]) if field == "guidance_scale" else int(extra[1])})
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--videos", "toy:0"], "videos='toy:0': write toy:N with N a positive number of toy clips (e.g. toy:3)"),
+    (["--videos", "toy:2", "--num-cpus", "0"], "--num-cpus must be a whole number >= 1 of CPUs per task, got 0"),
+])
+def test_sweep_over_videos_refuses_bad_counts_before_loading(argv, message, capsys, monkeypatch, tmp_path):
+    _no_work(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    assert main(["sweep", "--model", "latte", *argv, "--out", "sweep"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"motionlib: error: {message}"
+    assert not any(tmp_path.iterdir()), "a refused command wrote output"
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--clips", "0"], "clips (--clips) must be a positive integer (held-out toy clips), got 0"),
+    (["--clips", "-3"], "clips (--clips) must be a positive integer (held-out toy clips), got -3"),
+    (["--seeds", "0"], "seeds (--seeds) must be a positive integer (noise seeds per clip), got 0"),
+    (["--steps", "25", "0"], "num_steps (--steps) must be a positive integer, got 0"),
+    (["--grid", "0"], "grid (--grid) must be a positive divisor of 1000 (the tau grid interval, e.g. 50, 100, 200, "
+                      "250), got 0"),
+    (["--guidance", "nan"], "guidance_scale (--guidance) must be a finite number >= 0 (1: no classifier-free "
+                            "guidance) or 'family', got nan"),
+    (["--tolerance", "1.5", "-1"], "tolerances (--tolerance) must be positive numbers of px, got -1.0"),
+])
+def test_toyworld_claim_refuses_bad_counts_before_loading_a_model(extra, message, capsys, monkeypatch, tmp_path):
+    """``--clips 0`` used to load the model, sample nothing and end in ``KeyError: 'a_direction'``."""
+    _no_work(monkeypatch)
+    assert main(["toyworld", "claim", "--model", "modelscope", *extra, "--out", str(tmp_path / "claim")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"motionlib: error: {message}"
+    assert not any(tmp_path.iterdir()), "a refused command wrote output"
+
+
+def test_claim_protocol_samples_refuses_bad_counts_before_touching_the_model():
+    from motionlib.toyworld import claim
+
+    for kwargs, match in (({"clips": 0}, r"clips \(--clips\)"), ({"clips": 2, "seeds": 0}, r"seeds \(--seeds\)"),
+                          ({"clips": 2, "grid": 7}, r"grid \(--grid\)")):
+        clips = kwargs.pop("clips")
+        with pytest.raises(ParameterError, match=match):  # model=None: any use of it would be an AttributeError
+            claim.protocol_samples(None, "switching", clips, **kwargs)
+
+
 @pytest.mark.parametrize("argv", [
     ["sweep", "--model", "cogvideox", "--videos", "bundled", "--executor", "ray", "--out", "sweep"],
     ["reproduce", "--profile", "paper", "--only", "tab2"],  # the paper profile's batch notebooks use Ray
@@ -125,7 +214,7 @@ def test_toy_profile_runs_the_full_toy_world_measurement_once_per_notebook():
     assert set(runs) == {"claims", "toyworld"}
     claims = runs["claims"].parameters
     assert claims["clips"] >= 20 and ["family", 50] in claims["settings"] and [1, 25] in claims["settings"]
-    assert runs["toyworld"].parameters["quality_clips"] >= 20 and runs["toyworld"].parameters["transfer_references"] >= 8
+    assert runs["toyworld"].parameters["quality_clips"] >= 20 and runs["toyworld"].parameters["transfer_appearances"] >= 6
     for run in runs.values():  # every profile setting is a parameter of its notebook
         assert set(run.parameters) <= set(notebook_parameters(run.notebook)), run.name
 

@@ -52,7 +52,7 @@ def cmd_finetune(args) -> int:
     from motionlib.toyworld.training import finetune, total_minutes
 
     record = finetune(args.base, args.out, steps=args.steps, direction_free=args.direction_free, lr=args.lr,
-                      warmup=args.warmup)
+                      warmup=args.warmup, appearance_free=args.appearance_free)
     f = record["finetune"]
     print(f"wrote a fine-tuned toy-world {record['family']} model to {args.out} in {f['wall_minutes']:.1f} min "
           f"({args.steps} steps, final loss {f['denoiser']['loss_curve'][-1][1]:.4f}; {total_minutes(record):.1f} min of "
@@ -232,6 +232,8 @@ def cmd_claim(args) -> int:
 
     out = Path(args.out)
     guidances = [None if g == "family" else _guidance(g) for g in args.guidance]
+    claim.check_settings(args.clips, seeds=args.seeds, steps=args.steps, guidances=guidances, grid=args.grid,
+                         tolerances=args.tolerance)  # before any model loads: --clips 0 is one line, not a KeyError
     samples, described = [], []
     for family in args.model:
         model = load_model(family, args.source)
@@ -273,43 +275,71 @@ def cmd_transfer(args) -> int:
     from motionlib.toyworld import transfer
 
     out = Path(args.out)
-    protocol = transfer.Protocol(references=args.references, prompts=args.prompts, seeds=args.seeds,
-                                 overfit_seeds=args.overfit_seeds, ceiling_seeds=args.ceiling_seeds,
-                                 taus=tuple(args.taus), motion=args.motion, steps=args.steps, seed=args.seed)
-    settings = transfer.variants(args.projections, args.ranks, args.mode, train_steps=args.train_steps,
-                                 learning_rate=args.learning_rate)
+    protocols = {family: transfer.Protocol.for_family(
+        family, appearances=args.appearances, prompts=args.prompts, seeds=args.seeds, overfit_seeds=args.overfit_seeds,
+        ceiling_seeds=args.ceiling_seeds, taus=tuple(args.taus), captions=args.captions,
+        first_appearance=args.first_appearance, steps=args.steps, seed=args.seed,
+        **({"paper_tau": args.paper_tau} if args.paper_tau else {})) for family in args.model}
+    settings = transfer.variants(args.projections, args.ranks, args.mode, args.placements, train_steps=args.train_steps,
+                                 learning_rate=args.learning_rate, dropout=args.dropout)
+    for family in args.model:  # every argument checked before any model is loaded
+        transfer.reference_groups(protocols[family].appearances, args.seed, args.first_appearance)
     for family in args.model:
+        protocol = protocols[family]
         model = load_model(family, args.source)
-        rec = _record(model, f"toy world: {args.motion} transfer by a motion LoRA, read by the oracle",
+        rec = _record(model, f"toy world: paired direction transfer by a motion LoRA ({args.captions} captions), "
+                             "read by the oracle",
                       {"protocol": protocol.__dict__, "seed": args.seed, "checks": [list(c) for c in transfer.CHECKS],
-                       "open_direction": {"appearances": args.open_appearances, "seeds": args.open_seeds},
+                       "bar_of_ceiling": transfer.BAR_OF_CEILING, "premise_margin": transfer.PREMISE_MARGIN,
                        "customize": {name: s.resolved(model).__dict__ for name, s in settings.items()}})
-        stem = f"{family}_{args.motion}"
+        stem = f"{family}_{args.captions}"
         if len(settings) > 1:
             rows, records = transfer.run_variants(model, protocol, settings)
             table = transfer.variant_table(rows)
             _save(table, out, f"transfer_variants_{stem}", rec)
-            _show(f"{family}: {args.motion} transfer per LoRA variant [95% bootstrap over references]", table)
+            _show(f"{family}: paired transfer per LoRA variant [95% bootstrap over mirror pairs]", table)
         else:
-            m = transfer.measure(model, protocol, next(iter(settings.values())),
-                                 open_appearances=args.open_appearances, open_seeds=args.open_seeds)
-            if m.open_rows is not None:
-                _save(m.open_rows, out, f"open_direction_rows_{family}", rec)
-                _save(m.open_checks, out, f"open_direction_{family}", rec)
-                _show(f"{family}: does a direction-free caption leave the direction open? [95% bootstrap over "
-                      "appearances]", m.open_checks)
+            m = transfer.measure(model, protocol, next(iter(settings.values())))
             rows, records = m.rows, m.adapters
+            _save(m.base_rates, out, f"transfer_base_rates_{stem}", rec)
             _save(m.checks, out, f"transfer_checks_{stem}", rec)
-            _show(f"{family}: {args.motion} transfer and leakage per tau [95% bootstrap over references]",
-                  transfer.summary(rows))
-            _show(f"{family}: the checks, fixed before the run", m.checks)
+            _show(f"{family}: where the base model's samples go (fresh seeds) [95% Wilson]", m.base_rates)
+            _show(f"{family}: paired transfer and leakage per tau [95% bootstrap]", m.summary)
+            _show(f"{family}: the checks, fixed before the run (tau_p = {protocol.paper_tau})", m.checks)
         _save(rows, out, f"transfer_rows_{stem}", rec)
         _save(transfer.summary(rows), out, f"transfer_{stem}", rec)
         (out / f"transfer_adapters_{stem}.json").write_text(json.dumps(records, default=float) + "\n")
     return 0
 
 
-TRANSFER_TAUS = (1000, 900, 800, 700, 600, 400, 0)  # transfer.TAUS (the CLI starts without importing torch)
+def cmd_transfer_strength(args) -> int:
+    from motionlib.models import load_model
+    from motionlib.toyworld import transfer
+
+    out = Path(args.out)
+    protocols = {family: transfer.Protocol.for_family(
+        family, appearances=args.appearances, prompts=args.prompts, seeds=args.seeds, ceiling_seeds=1,
+        captions=args.captions, first_appearance=args.first_appearance, steps=args.steps, seed=args.seed)
+        for family in args.model}
+    for family in args.model:
+        protocol = protocols[family]
+        transfer.reference_groups(protocol.appearances, args.seed, protocol.first_appearance)
+    for family in args.model:
+        model = load_model(family, args.source)
+        protocol = protocols[family]
+        rec = _record(model, "toy world: adapter strength chosen by paired transfer on held-out appearances",
+                      {"protocol": protocol.__dict__, "seed": args.seed, "candidates": transfer.STRENGTHS})
+        chosen, table, rows = transfer.select_strength(model, protocol)
+        _save(table, out, f"transfer_strength_{family}", rec)
+        _save(rows, out, f"transfer_strength_rows_{family}", rec)
+        _show(f"{family}: paired transfer at tau = {protocol.paper_tau} per candidate strength, appearances "
+              f"{protocol.first_appearance}-{protocol.first_appearance + protocol.appearances - 1} "
+              "[95% bootstrap over mirror pairs]", table)
+        print(f"{family}: chosen {chosen!r}: {transfer.STRENGTHS[chosen]}")
+    return 0
+
+
+TRANSFER_TAUS = (1000, 900, 700, 400, 0)  # transfer.TAUS (the CLI starts without importing torch)
 
 
 def _recipe_defaults(field: str) -> str:
@@ -356,6 +386,9 @@ def add_parser(sub) -> None:
     p.add_argument("--steps", type=int, default=1500, help="denoiser steps (default 1500)")
     p.add_argument("--direction-free", type=float, default=0.25,
                    help="share of batches whose captions leave the direction word out (default 0.25)")
+    p.add_argument("--appearance-free", type=float, default=0.0,
+                   help="share of batches whose captions leave the direction, colour and background out "
+                        "(\"a striped square moves\"; default 0): appearance a customization adapter can leak")
     p.add_argument("--lr", type=float, default=3e-4, help="peak learning rate (default 3e-4)")
     p.add_argument("--warmup", type=int, default=100, help="warm-up steps (default 100)")
     p.set_defaults(func=cmd_finetune)
@@ -430,24 +463,25 @@ def add_parser(sub) -> None:
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_claim)
 
-    p = cmds.add_parser("transfer", help="direction transfer (Tab. 1 with direction-free captions): a motion LoRA "
-                                         "per reference and tau, the carry-through ceiling and the fixed checks")
+    p = cmds.add_parser("transfer", help="direction transfer (Tab. 1), paired: a motion LoRA per reference, its "
+                                         "mirror and tau, the carry-through ceiling, leakage and the fixed checks")
     p.add_argument("--model", nargs="+", required=True, choices=families.toy_names())
     p.add_argument("--source", default="toy")
-    p.add_argument("--references", type=int, default=8, help="references, the directions in turn (default 8)")
-    p.add_argument("--prompts", type=int, default=4, help="new direction-free captions per reference (default 4)")
-    p.add_argument("--seeds", type=int, default=2, help="samples per caption, per reference and tau (default 2)")
+    p.add_argument("--appearances", type=int, default=6,
+                   help="appearances, each a reference in all four directions (two mirror pairs; default 6)")
+    p.add_argument("--first-appearance", type=int, default=0,
+                   help="start this far into the seeded order of appearances (choose settings on others; default 0)")
+    p.add_argument("--prompts", type=int, default=4, help="new captions per appearance (default 4)")
+    p.add_argument("--seeds", type=int, default=8, help="fresh seeds per caption, shared by the appearance's four "
+                                                        "adapters (default 8)")
     p.add_argument("--overfit-seeds", type=int, default=4, help="samples of check (i) per reference (default 4)")
-    p.add_argument("--ceiling-seeds", type=int, default=1,
-                   help="samples of check (ii) per caption, per reference and tau (default 1)")
-    p.add_argument("--open-appearances", type=int, default=16,
-                   help="appearances of the open-direction check, each sampled --open-seeds times with its "
-                        "direction-free caption and as many with a direction named (default 16; 0: skip; "
-                        "Tab. 1 runs only, not variants)")
-    p.add_argument("--open-seeds", type=int, default=4, help="samples per appearance and caption of the "
-                                                             "open-direction check (default 4)")
+    p.add_argument("--ceiling-seeds", type=int, default=2,
+                   help="samples of check (ii) per caption, per reference and tau (default 2)")
+    p.add_argument("--captions", default="open", choices=("open", "direction_free"),
+                   help="open (default): captions leave direction, colour and background open, so they can leak; "
+                        "direction_free: they name every appearance attribute")
+    p.add_argument("--paper-tau", type=int, help="tau_p of the checks (default: the family's paper tau)")
     p.add_argument("--taus", type=int, nargs="+", default=list(TRANSFER_TAUS))
-    p.add_argument("--motion", default="straight", choices=("straight", "zigzag"))
     p.add_argument("--steps", type=int, help="sampling steps (default: the model's, 50)")
     p.add_argument("--train-steps", type=int, help="LoRA steps (default: the toy default, customize.TOY_TRAIN_STEPS)")
     p.add_argument("--ranks", type=int, nargs="+", default=[4], help="LoRA ranks (alpha the same; default 4); "
@@ -457,7 +491,61 @@ def add_parser(sub) -> None:
     p.add_argument("--mode", default="lora", choices=("lora", "direct"), help="direct: tune the projections "
                                                                                 "themselves (Tab. 4's last row)")
     p.add_argument("--learning-rate", type=float, help="LoRA learning rate (default: the toy default)")
+    p.add_argument("--placements", nargs="+", default=["attention"],
+                   choices=("attention", "attention+ff", "attention+ff+conv"),
+                   help="where the adapter goes: the attention projections (default), + feed-forward, + temporal "
+                        "convolutions; more than one: Tab. 3-like variants")
+    p.add_argument("--dropout", type=float, default=0.0, help="LoRA dropout while training (default 0)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_transfer)
+
+    p = cmds.add_parser("transfer-strength", help="choose the adapter strength (steps, rate, rank, placement) by "
+                                                  "paired transfer on appearances held out from the measurement")
+    p.add_argument("--model", nargs="+", required=True, choices=families.toy_names())
+    p.add_argument("--source", default="toy")
+    p.add_argument("--appearances", type=int, default=2, help="held-out appearances (default 2: 4 mirror pairs)")
+    p.add_argument("--first-appearance", type=int, default=6,
+                   help="the first held-out appearance (default 6: after the toy profile's measurement's 6)")
+    p.add_argument("--prompts", type=int, default=4)
+    p.add_argument("--seeds", type=int, default=8)
+    p.add_argument("--captions", default="open", choices=("open", "direction_free"))
+    p.add_argument("--steps", type=int, help="sampling steps (default: the model's, 50)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_transfer_strength)
+
+    p = cmds.add_parser("validate-oracle", help="the oracle against an independent reading "
+                                                "(motionlib.toyworld.independent) on model samples")
+    p.add_argument("--model", nargs="+", required=True, choices=families.toy_names())
+    p.add_argument("--source", default="toy", help="toy (default) or a folder written by toyworld train")
+    p.add_argument("--samples", type=int, default=200, help="samples per family: held-out captions, a quarter "
+                                                             "direction-free (default 200)")
+    p.add_argument("--steps", type=int, default=25, help="sampling steps (default 25)")
+    p.add_argument("--seed", type=int, default=0, help="sample k starts from the noise of seed + k")
+    p.add_argument("--device", default="cpu", help="where the models run: cpu (default) or cuda")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_validate_oracle)
+
+
+def cmd_validate_oracle(args) -> int:
+    from motionlib.errors import ParameterError
+    from motionlib.models import load_model
+    from motionlib.toyworld import independent
+
+    if args.samples < 1 or args.steps < 1:
+        raise ParameterError(f"--samples and --steps must be at least 1, got {args.samples} and {args.steps}")
+    out = Path(args.out)
+    settings = {"samples": args.samples, "steps": args.steps, "seed": args.seed, "free_share": 0.25}
+    for family in args.model:
+        model = load_model(family, args.source, device=args.device)
+        rec = _record(model, "toy world: the oracle against an independent reading on model samples", settings)
+        rows = independent.agreement(model, args.samples, seed=args.seed, num_steps=args.steps)
+        summary = independent.agreement_summary(rows)
+        _save(rows, out, f"oracle_agreement_rows_{family}", rec)
+        _save(summary, out, f"oracle_agreement_{family}", rec)
+        _save(independent.colour_confusion(rows), out, f"oracle_colour_confusion_{family}", rec)
+        _show(f"{family}: oracle vs independent reading on {len(rows)} samples (agreement over samples both "
+              "read, 95% Wilson interval)", summary)
+    return 0
 
