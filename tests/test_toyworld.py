@@ -167,6 +167,12 @@ def test_the_oracle_tells_toy_clips_from_other_videos(tmp_path, capsys):
     assert main(["toyworld", "read", str(clip)]) == 0
     said = capsys.readouterr().out
     assert f"colour={specs[1].colour}" in said and f"direction={specs[1].direction}" in said
+    rng = np.random.default_rng(0)
+    grey = np.clip(128 + rng.normal(0, 30, (8, 32, 32, 1)), 0, 255).repeat(3, axis=-1).astype(np.uint8)
+    noise = write_video(tmp_path / "grey.gif", grey)
+    assert main(["toyworld", "read", "--force", str(noise)]) == 0
+    said = capsys.readouterr().out
+    assert "unreadable: border not flat" in said and "colour=None" in said and "yellow" not in said
 
 
 # ------------------------------------------------------------------------------------ tokenizers

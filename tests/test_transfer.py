@@ -199,6 +199,13 @@ def test_a_run_samples_every_reference_with_the_same_prompts_and_seeds_and_resum
     again, _ = transfer.run(model, protocol, settings, progress=False)
     pd.testing.assert_frame_equal(rows, again)
 
+    def no_base(*args, **kwargs):
+        raise AssertionError("the base model's samples depend on no adapter: read them from the cache")
+
+    monkeypatch.setattr(transfer, "base_samples", no_base)
+    other, _ = transfer.run(model, protocol, CustomizeSettings(train_steps=1), progress=False)
+    pd.testing.assert_frame_equal(other[other["kind"] == "base"], rows[rows["kind"] == "base"])
+
 
 def test_the_command_writes_rows_base_rates_checks_and_loss_curves_and_refuses_bad_counts_first(tmp_path, monkeypatch,
                                                                                                  capsys):

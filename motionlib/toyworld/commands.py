@@ -107,6 +107,8 @@ def cmd_read(args) -> int:
     reading = oracle.read(video)
     attrs = reading.attributes()
     line = " ".join(f"{k}={v}" for k, v in attrs.items()) + f" speed={reading.speed:.2f}px/frame"
+    if reading.unreadable:
+        line += f" unreadable: {reading.unreadable}"
     print(line if not problems else f"UNRELIABLE (does not look like a toy-world clip: {'; '.join(problems)}): {line}")
     return 0
 
@@ -271,6 +273,8 @@ def cmd_claim(args) -> int:
 def cmd_transfer(args) -> int:
     import json
 
+    from motionlib.customize import CustomizeSettings
+    from motionlib.errors import ParameterError
     from motionlib.models import load_model
     from motionlib.toyworld import transfer
 
@@ -280,8 +284,15 @@ def cmd_transfer(args) -> int:
         ceiling_seeds=args.ceiling_seeds, taus=tuple(args.taus), captions=args.captions,
         first_appearance=args.first_appearance, steps=args.steps, seed=args.seed,
         **({"paper_tau": args.paper_tau} if args.paper_tau else {})) for family in args.model}
-    settings = transfer.variants(args.projections, args.ranks, args.mode, args.placements, train_steps=args.train_steps,
-                                 learning_rate=args.learning_rate, dropout=args.dropout)
+    if args.strength is not None:
+        if args.strength not in transfer.STRENGTHS:
+            raise ParameterError(f"--strength must be one of {', '.join(map(repr, transfer.STRENGTHS))}, "
+                                 f"got {args.strength!r}")
+        settings = {args.strength: CustomizeSettings(**transfer.STRENGTHS[args.strength])}
+    else:
+        settings = transfer.variants(args.projections, args.ranks, args.mode, args.placements,
+                                     train_steps=args.train_steps, learning_rate=args.learning_rate,
+                                     dropout=args.dropout)
     for family in args.model:  # every argument checked before any model is loaded
         transfer.reference_groups(protocols[family].appearances, args.seed, args.first_appearance)
     for family in args.model:
@@ -496,6 +507,8 @@ def add_parser(sub) -> None:
                    help="where the adapter goes: the attention projections (default), + feed-forward, + temporal "
                         "convolutions; more than one: Tab. 3-like variants")
     p.add_argument("--dropout", type=float, default=0.0, help="LoRA dropout while training (default 0)")
+    p.add_argument("--strength", help="one of transfer.STRENGTHS by name (e.g. 'MotionDirector-like'), in place of "
+                                      "--ranks, --train-steps, --learning-rate, --placements and --dropout")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_transfer)

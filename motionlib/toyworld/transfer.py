@@ -284,7 +284,8 @@ def run(model: VideoModel, protocol: Protocol = Protocol(), settings: CustomizeS
                 store = ResultCache("transfer", {
                     "version": CACHE_VERSION, "model": model.describe(), "reference": spec and spec.as_dict(),
                     "caption": spec and adapter_caption(spec, p.captions), "requests": requests, "tau": int(tau),
-                    "settings": asdict(CustomizeSettings(**{**settings.__dict__, "tau": int(tau), "seed": p.seed})),
+                    "settings": None if spec is None else asdict(  # the base model's samples depend on no adapter
+                        CustomizeSettings(**{**settings.__dict__, "tau": int(tau), "seed": p.seed})),
                     "overfit_seeds": p.overfit_seeds, "ceiling_seeds": p.ceiling_seeds, "steps": p.steps},
                     enabled=cache)
                 cached = store.load_json("rows")
