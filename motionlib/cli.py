@@ -152,6 +152,7 @@ def cmd_customize(args) -> int:
         tau=args.tau, projections=args.projections, group=args.group, mode=args.mode, rank=args.rank,
         alpha=args.alpha or args.rank, learning_rate=args.lr, train_steps=args.steps,
         num_frames=args.frames, height=args.height, width=args.width, seed=args.seed,
+        placement=args.placement, dropout=args.dropout,
     ).resolved(model)
     video = read_video(args.video, settings.num_frames, (settings.height, settings.width))
     result = train(model, video, args.caption, settings, out)
@@ -352,6 +353,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", default="lora", choices=["lora", "direct"], help="LoRA or direct weight tuning")
     p.add_argument("--rank", type=int, default=4, help="LoRA rank (default 4)")
     p.add_argument("--alpha", type=float, help="LoRA alpha (default: the rank)")
+    p.add_argument("--placement", default="attention", choices=("attention", "attention+ff", "attention+ff+conv"),
+                   help="the attention projections (default), + the feed-forward of their blocks, + the temporal "
+                        "convolutions")
+    p.add_argument("--dropout", type=float, default=0.0, help="LoRA dropout while training (default 0; "
+                                                              "MotionDirector: 0.1)")
     p.add_argument("--steps", type=int, help="training steps (default: the family's for real models, 200 for toy, 20 for tiny)")
     p.add_argument("--lr", type=float, help="learning rate (default: the family's)")
     p.add_argument("--frames", type=int, help="frames of the reference video (default: the family's)")

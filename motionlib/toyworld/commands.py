@@ -288,7 +288,11 @@ def cmd_transfer(args) -> int:
         if args.strength not in transfer.STRENGTHS:
             raise ParameterError(f"--strength must be one of {', '.join(map(repr, transfer.STRENGTHS))}, "
                                  f"got {args.strength!r}")
-        settings = {args.strength: CustomizeSettings(**transfer.STRENGTHS[args.strength])}
+        chosen = transfer.STRENGTHS[args.strength]
+        settings = {args.strength: CustomizeSettings(**chosen)}
+        if len(args.placements) > 1:  # Tab. 3-like rows: the same strength at each placement
+            settings = {f"{args.strength}, {pl}": CustomizeSettings(**{**chosen, "placement": pl})
+                        for pl in args.placements}
     else:
         settings = transfer.variants(args.projections, args.ranks, args.mode, args.placements,
                                      train_steps=args.train_steps, learning_rate=args.learning_rate,
