@@ -354,7 +354,7 @@ def transfer_figure(summary, *, color: str = PALETTE[0], title: str = ""):
     model are 0) against tau with the carry-through ceiling dashed, and, where the captions leave
     appearance open, each open attribute's leakage over the base model. Bars: 95% bootstrap intervals."""
     leak = [c[: -len("_leakage")] for c in summary.columns if c.endswith("_leakage")]
-    fig, axes = figure("two", aspect=0.32, ncols=2, layout="constrained")
+    fig, axes = figure("two", aspect=0.42, ncols=2, layout="constrained")
     ax = axes[0]
     for kind, style in (("transfer", dict(marker="o", ls="-")), ("ceiling", dict(marker="s", ls="--"))):
         s = summary[summary["kind"] == kind].sort_values("tau")
@@ -367,7 +367,8 @@ def transfer_figure(summary, *, color: str = PALETTE[0], title: str = ""):
     ax.axhline(0, color="0.6", lw=0.6, ls=":", label="base model and chance (0)")
     ax.set(xlim=(1040, -40), ylim=(-0.55, 1.05), xlabel=r"$\tau$", ylabel="paired transfer",
            title="direction transfer (paired)")
-    ax.legend(fontsize=6, loc="lower left", title="bars: 95% interval", title_fontsize=6)
+    ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncols=2, frameon=False,
+              title="bars: 95% bootstrap intervals", title_fontsize=6)
     ax = axes[1]
     s = summary[summary["kind"] == "transfer"].sort_values("tau")
     for i, attribute in enumerate(leak):
@@ -378,7 +379,8 @@ def transfer_figure(summary, *, color: str = PALETTE[0], title: str = ""):
     ax.set(xlim=(1040, -40), ylim=(-0.55, 1.05), xlabel=r"$\tau$", ylabel="share copied - base model's",
            title="appearance leakage (open attributes)")
     if leak:
-        ax.legend(fontsize=6, loc="upper right")
+        ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncols=3, frameon=False,
+                  title="open attributes: samples showing the reference's value", title_fontsize=6)
     else:
         ax.text(0.5, 0.5, "not testable:\ncaptions name every attribute", transform=ax.transAxes, ha="center",
                 va="center", fontsize=7, color="0.4")

@@ -17,7 +17,7 @@ def test_models_lists_the_three_families(capsys):
     for name in ("modelscope", "latte", "cogvideox", "damo-vilab/text-to-video-ms-1.7b"):
         assert name in out
     rows = {line.split()[0]: line for line in out.splitlines()[1:5]}
-    assert rows["modelscope"].endswith("toy, toy:modelscope-free") and rows["latte"].endswith(" toy")
+    assert rows["modelscope"].endswith("toy, toy:modelscope-free") and rows["latte"].endswith("toy, toy:latte-free")
     assert rows["cogvideox-5b"].endswith(" -")  # no toy model ships for it
 
 

@@ -67,7 +67,7 @@ def test_leakage_of_an_attribute_the_captions_name_is_refused():
 
 def test_protocol_arguments_are_checked_when_it_is_built():
     for bad in ({"appearances": 0}, {"seeds": 0}, {"captions": "named"}, {"paper_tau": 1000},
-                {"ceiling_seeds": 9, "seeds": 8}, {"taus": (1001,)}):
+                {"ceiling_seeds": 9, "seeds": 8}, {"taus": (1001,)}, {"seeds": 11}):
         with pytest.raises(ParameterError):
             transfer.Protocol(**bad)
     assert transfer.Protocol.for_family("cogvideox").paper_tau == 950

@@ -118,6 +118,9 @@ class Protocol:
             raise ParameterError(f"captions must be one of {', '.join(CAPTIONS)}, got {self.captions!r}")
         if not (isinstance(self.paper_tau, int) and 0 < self.paper_tau < 1000):
             raise ParameterError(f"paper_tau must be a timestep in (0, 1000), got {self.paper_tau!r}")
+        if self.seeds > 10 or self.prompts > 100:  # seed = base + 1000 x appearance + 10 x prompt + i (_requests)
+            raise ParameterError(f"at most 10 seeds per prompt and 100 prompts per appearance keep every seed fresh; "
+                                 f"got {self.seeds} seeds and {self.prompts} prompts")
         if self.ceiling_seeds > self.seeds:
             raise ParameterError(f"ceiling_seeds ({self.ceiling_seeds}) cannot exceed seeds ({self.seeds})")
         if not (isinstance(self.first_appearance, int) and self.first_appearance >= 0):
