@@ -524,8 +524,8 @@ def add_parser(sub) -> None:
     p.add_argument("--appearances", type=int, default=2, help="held-out appearances (default 2: 4 mirror pairs)")
     p.add_argument("--first-appearance", type=int, default=6,
                    help="the first held-out appearance (default 6: after the toy profile's measurement's 6)")
-    p.add_argument("--prompts", type=int, default=4)
-    p.add_argument("--seeds", type=int, default=8)
+    p.add_argument("--prompts", type=int, default=4, help="new captions per appearance (default 4)")
+    p.add_argument("--seeds", type=int, default=4, help="fresh seeds per caption (default 4)")
     p.add_argument("--captions", default="open", choices=("open", "direction_free"))
     p.add_argument("--steps", type=int, help="sampling steps (default: the model's, 50)")
     p.add_argument("--seed", type=int, default=0)
