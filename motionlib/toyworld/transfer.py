@@ -236,10 +236,7 @@ def carry_through(model: VideoModel, video: np.ndarray, prompts: list[str], seed
     x0 = model.encode_video(to_model_pixels(video))
     noise = stacked_noise(model, list(seeds), d.num_frames, d.height, d.width)
     a = steps[0].alpha
-    x = a**0.5 * x0 + (1 - a) ** 0.5 * noise
-    embeds = PromptEmbeds.stack([model.encode_prompt(prompt) for prompt in prompts])
-    latents = denoise(model, x, embeds, steps, d.guidance_scale)
-    return [from_model_pixels(model.decode_latents(latents[i : i + 1], d.num_frames)[0]) for i in range(len(prompts))]
+    return _finished(model, a**0.5 * x0 + (1 - a) ** 0.5 * noise, prompts, steps)
 
 
 @torch.no_grad()
@@ -247,8 +244,15 @@ def base_samples(model: VideoModel, prompts: list[str], seeds: list[int], num_st
     """The base model's samples of ``prompts[i]`` from ``initial_noise(seeds[i])``, one denoiser pass."""
     d = model.defaults
     noise = stacked_noise(model, list(seeds), d.num_frames, d.height, d.width)
+    return _finished(model, noise, prompts, ddim_schedule(model, num_steps or d.num_steps))
+
+
+def _finished(model: VideoModel, x: torch.Tensor, prompts: list[str], steps) -> list[np.ndarray]:
+    """Latents ``x`` ``(B, ...)`` denoised over ``steps`` by the base model, row ``i`` with ``prompts[i]``,
+    decoded to ``(F, H, W, 3)`` uint8 videos."""
+    d = model.defaults
     embeds = PromptEmbeds.stack([model.encode_prompt(prompt) for prompt in prompts])
-    latents = denoise(model, noise, embeds, ddim_schedule(model, num_steps or d.num_steps), d.guidance_scale)
+    latents = denoise(model, x, embeds, steps, d.guidance_scale)
     return [from_model_pixels(model.decode_latents(latents[i : i + 1], d.num_frames)[0]) for i in range(len(prompts))]
 
 
