@@ -305,8 +305,16 @@ def execute_all(runs: list[Run], profile: str, jobs: int | None = None, *, worke
                 if pool is None:
                     pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
                 while waiting and len(running) < jobs:
+                    try:
+                        future = pool.submit(worker, waiting[0][0], threads)
+                    except BrokenProcessPool:  # a worker died since the last wait: end its runs first
+                        break
                     chain = waiting.pop(0)
-                    running[pool.submit(worker, chain[0], threads)] = (chain[0], chain[1:])
+                    running[future] = (chain[0], chain[1:])
+                if not running:  # the pool broke with nothing of ours left in it
+                    pool.shutdown(wait=True)
+                    pool = None
+                    continue
                 bar.set_postfix_str(", ".join(run.name for run, _ in running.values()))
                 ended, _ = wait(running, return_when=FIRST_COMPLETED)
                 if any(isinstance(f.exception(), BrokenProcessPool) for f in ended):

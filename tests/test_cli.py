@@ -322,6 +322,40 @@ def test_a_dying_worker_fails_its_notebooks_and_the_rest_still_run(tmp_path):
     assert sorted(row["name"] for row in summary) == sorted(status)
 
 
+def _worker_that_sleeps(run, threads):
+    import time
+
+    time.sleep(0.1)
+    run.status, run.seconds = "ok", 0.1
+    return run
+
+
+def test_a_pool_that_broke_between_wait_and_submit_does_not_end_the_reproduction(tmp_path, monkeypatch):
+    """The race CI met: a worker dies after the last wait returned, so the next submit raises
+    BrokenProcessPool. The runs not yet submitted must still run (here the refusal is forced once)."""
+    import motionlib.reproduce as reproduce
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    refused = []
+
+    class PoolThatRefusesItsThirdSubmit(ProcessPoolExecutor):
+        submits = 0
+
+        def submit(self, fn, /, *args, **kwargs):
+            PoolThatRefusesItsThirdSubmit.submits += 1
+            if PoolThatRefusesItsThirdSubmit.submits == 3:
+                refused.append(args[0].name)
+                raise BrokenProcessPool("forced by the test")
+            return super().submit(fn, *args, **kwargs)
+
+    monkeypatch.setattr(reproduce, "ProcessPoolExecutor", PoolThatRefusesItsThirdSubmit)
+    runs = plan("smoke", only=["00_tour", "tab5", "fig1"], out=tmp_path)
+    runs = reproduce.execute_all(runs, "smoke", jobs=2, worker=_worker_that_sleeps)
+    assert refused, "the forced refusal never happened: the test does not exercise the race"
+    assert {r.name: r.status for r in runs} == {r.name: "ok" for r in runs}
+
+
 @pytest.fixture(scope="module")
 def outside_clip(tmp_path_factory):
     """A real clip that is not in the repository: a bundled one reversed, cropped, as a gif."""
