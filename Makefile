@@ -1,5 +1,6 @@
 # Two commands do all set-up (see README.md):
 #   make reproduce   the main job: every figure and table at the smoke profile, into figures/
+#                    (PROFILE=toy|quick|paper for the others; DEVICE=cuda runs every notebook's models on a GPU)
 #   make test        the test suite (pytest + nbval on every notebook)
 #   make report      the executed notebooks of a profile as HTML pages: figures/<profile>/report/index.html
 # Each creates and fills .venv from requirements/*.lock first when it is missing or out of date.
@@ -12,6 +13,7 @@ TESTS := $(VENV)/.motionlib-test
 LAB := $(VENV)/.motionlib-lab
 RAY := $(VENV)/.motionlib-ray
 PROFILE ?= smoke
+DEVICE ?=
 # Notebook kernels and console scripts must come from the project environment.
 export PATH := $(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
@@ -20,7 +22,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 # The paper profile runs its batch notebooks on Ray (notebooks/params/paper/*.yaml: executor: ray).
 reproduce: $(RUNTIME) $(if $(filter paper,$(PROFILE)),$(RAY))
-	$(BIN)/motionlib reproduce --profile $(PROFILE)
+	$(BIN)/motionlib reproduce --profile $(PROFILE) $(if $(DEVICE),--device $(DEVICE))
 
 # After `make reproduce` (same PROFILE): one page per executed notebook and an index (nbconvert).
 report: $(RUNTIME)

@@ -216,6 +216,11 @@ def cmd_reproduce(args) -> int:
     overrides = {"executor": args.executor} if args.executor else {}
     if args.address:
         overrides["ray_address"] = args.address
+    if args.device:  # checked here, before any notebook starts: one line if this machine has no such device
+        from motionlib.devices import resolve_device
+
+        resolve_device(args.device)
+        overrides["device"] = args.device
     runs = plan(args.profile, args.only, args.out, overrides, args.families)
     if args.compile:  # the notebooks' kernels inherit it; load_model reads it (models.loading.compile_requested)
         os.environ["MOTIONLIB_COMPILE"] = "1"
@@ -418,6 +423,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--executor", choices=["serial", "ray"],
                    help="where the batch notebooks run their units (default: the profile's: smoke and toy serial, paper ray)")
     p.add_argument("--address", help="ray: join this cluster (auto, HOST:PORT); default: each notebook starts a local one")
+    p.add_argument("--device", help="where every notebook's models run (cpu, cuda, cuda:N): passed to each notebook "
+                                    "that takes a device; random draws stay on CPU generators (default: each "
+                                    "notebook's, cpu)")
     p.add_argument("--jobs", type=int, help="notebooks at a time, each on cores/jobs torch threads "
                                             "(default: smoke and toy 2 on 2 or more cores, paper 1)")
     p.set_defaults(func=cmd_reproduce)

@@ -1,6 +1,7 @@
 """The command line: listing, sampling, clear one-line errors, and the reproduce runner."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -395,3 +396,48 @@ def test_generate_refuses_an_adapter_of_another_family(outside_clip, tmp_path, c
     assert main(["generate", "--model", "cogvideox", "--source", "tiny", "--adapter", str(adapter), "--prompt", "x",
                  "--out", str(tmp_path / "v")]) == 2
     assert "trained on latte" in capsys.readouterr().err
+
+
+def _model_calls(notebook) -> list[str]:
+    """Every load_model(...) and open_experiment(...) call in the notebook's code cells, as written."""
+    import re
+
+    cells = json.loads(Path(notebook).read_text())["cells"]
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    calls = []
+    for m in re.finditer(r"\b(load_model|open_experiment)\(", code):
+        i, depth = m.end(), 1
+        while depth:
+            depth += {"(": 1, ")": -1}.get(code[i], 0)
+            i += 1
+        calls.append(code[m.start():i])
+    return calls
+
+
+def test_reproduce_device_reaches_every_model_a_notebook_loads(tmp_path):
+    """``--device`` (``make reproduce DEVICE=...``) is set in every notebook that loads a model, and each of
+    its load_model / open_experiment calls passes it on."""
+    for profile in ("smoke", "toy"):
+        for run in plan(profile, out=tmp_path, overrides={"device": "cpu"}):
+            calls = _model_calls(run.notebook)
+            if calls:
+                assert "device" in notebook_parameters(run.notebook), run.name
+                assert run.parameters["device"] == "cpu", run.name
+                assert all("device=device" in call for call in calls), (run.name, calls)
+    assert any(_model_calls(run.notebook) for run in plan("toy", out=tmp_path))  # (the test reads real calls)
+
+
+def test_reproduce_on_a_missing_gpu_says_so_in_one_line_before_any_notebook(tmp_path, monkeypatch, capsys):
+    import torch
+
+    import motionlib.reproduce as reproduce
+
+    def no_notebook(*args, **kwargs):
+        raise AssertionError("a notebook started")
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(reproduce, "execute_all", no_notebook)
+    assert main(["reproduce", "--profile", "toy", "--device", "cuda", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--device cuda" in err and "no CUDA GPU" in err
+    assert not list(tmp_path.iterdir())
