@@ -389,6 +389,45 @@ def transfer_figure(summary, *, color: str = PALETTE[0], title: str = ""):
     return fig
 
 
+def transfer_variants_figure(table, *, color: str = PALETTE[0], title: str = ""):
+    """Tab. 3 / Tab. 4 in the toy world, paired (:func:`motionlib.toyworld.transfer.variant_table`): per
+    adapter variant, paired transfer at its tau with the carry-through ceiling (grey square) and the
+    base model / chance (0); beside it each open attribute's leakage. Bars: 95% bootstrap intervals."""
+    leak = [c[: -len("_leakage")] for c in table.columns if c.endswith("_leakage")]
+    names = [f"{v} (t >= {t})" if table["tau"].nunique() > 1 else str(v) for v, t in zip(table["variant"], table["tau"])]
+    y = np.arange(len(table))[::-1]
+    fig, axes = figure("two", aspect=0.16 + 0.05 * len(table), ncols=2 if leak else 1, layout="constrained",
+                       squeeze=False)
+    ax = axes[0, 0]
+    m = table["paired_transfer"]
+    ax.errorbar(m, y, xerr=_errors(m, table["paired_transfer_lo"], table["paired_transfer_hi"]), color=color,
+                marker="o", ls="none", ms=3.5, capsize=2, lw=0.8, label="adapter (paired transfer)")
+    if "ceiling" in table and table["ceiling"].notna().any():
+        c = table["ceiling"]
+        ax.errorbar(c, y, xerr=_errors(c, table["ceiling_lo"], table["ceiling_hi"]), color="0.45", marker="s",
+                    ls="none", ms=3, capsize=2, lw=0.6, label="carry-through ceiling")
+    ax.axvline(0, color="0.6", lw=0.6, ls=":", label="base model and chance (0)")
+    ax.set(yticks=y, yticklabels=names, xlim=(-0.55, 1.05), ylim=(-0.7, len(table) - 0.3), xlabel="paired transfer",
+           title=f"direction transfer at t >= {', '.join(str(t) for t in sorted(table['tau'].unique()))}")
+    ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.22 - 0.5 / max(len(table), 1)), ncols=3,
+              frameon=False, title="bars: 95% bootstrap intervals over mirror pairs", title_fontsize=6)
+    if leak:
+        ax = axes[0, 1]
+        for i, attribute in enumerate(leak):
+            v = table[f"{attribute}_leakage"]
+            ax.errorbar(v, y + 0.12 * (i - (len(leak) - 1) / 2), xerr=_errors(v, table[f"{attribute}_leakage_lo"],
+                        table[f"{attribute}_leakage_hi"]), color=PALETTE[(i + 1) % len(PALETTE)], marker="o",
+                        ls="none", ms=3, capsize=2, lw=0.8, label=attribute)
+        ax.axvline(0, color="0.6", lw=0.6, ls=":", label="base model (0)")
+        ax.set(yticks=y, yticklabels=[], xlim=(-0.55, 1.05), ylim=(-0.7, len(table) - 0.3),
+               xlabel="share copied - base model's", title="appearance leakage (open attributes)")
+        ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.22 - 0.5 / max(len(table), 1)),
+                  ncols=3, frameon=False)
+    if title:
+        fig.suptitle(title, fontsize=8)
+    return fig
+
+
 def projection_subsets_figure(summary, *, family: str, rank: int, highlighted=()):
     """Tab. 3 figure: each projection subset's metrics against its trainable parameters, coloured by
     the number of projections; subsets with the same count are spread sideways; ``highlighted``

@@ -207,6 +207,70 @@ def test_a_run_samples_every_reference_with_the_same_prompts_and_seeds_and_resum
     pd.testing.assert_frame_equal(other[other["kind"] == "base"], rows[rows["kind"] == "base"])
 
 
+def test_kept_samples_are_the_rows_own_and_come_back_from_the_cache(tmp_path, monkeypatch):
+    """keep_videos: each row's ``sample`` is the video the oracle read for it, after a rerun from the
+    cache too (no adapter trained again); ``examples`` shows one prompt and seed across adapters."""
+    monkeypatch.setenv("MOTIONLIB_CACHE", str(tmp_path))
+    model = load_model("modelscope", "toy")
+    protocol = transfer.Protocol(appearances=1, prompts=1, seeds=2, overfit_seeds=1, ceiling_seeds=1,
+                                 taus=(1000, 700, 0), steps=3, train_steps=2)
+    m = transfer.measure(model, protocol, CustomizeSettings(checkpoint_every=2), progress=False, keep_videos=True)
+    assert m.rows["sample"].tolist() == list(range(len(m.videos)))
+    for _, row in m.rows.iterrows():
+        assert transfer.read_sample(m.videos[row["sample"]])["direction_read"] == row["direction_read"]
+    assert {r["steps"] for r in m.adapters} == {2}  # the protocol's train_steps, whatever the settings say
+    assert "sample" not in m.table()
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("every unit is cached with its samples")
+
+    monkeypatch.setattr(transfer, "customized_adapter", no_training)
+    again = transfer.measure(model, protocol, CustomizeSettings(checkpoint_every=2), progress=False, keep_videos=True)
+    pd.testing.assert_frame_equal(m.rows, again.rows)
+    assert all(np.array_equal(a, b) for a, b in zip(m.videos, again.videos, strict=True))
+
+    shown = transfer.examples(m, taus=(700, 0), protocol=protocol)
+    labels = [label for label, _ in shown]
+    assert [lb.split("\n")[0] for lb in labels] == [
+        "reference (left)", "reference (right)", "base model (t = 1000)",
+        "adapter of the left reference, t >= 700", "adapter of the right reference, t >= 700",
+        "adapter of the left reference, t >= 0", "adapter of the right reference, t >= 0"]
+    first = m.rows[m.rows["kind"] == "base"].iloc[0]
+    picked = m.rows[(m.rows["prompt"] == first["prompt"]) & (m.rows["seed"] == first["seed"])
+                    & (m.rows["kind"] == "transfer") & (m.rows["tau"] == 700) & (m.rows["reference_direction"] == "left")]
+    assert np.array_equal(shown[3][1], m.videos[picked["sample"].iloc[0]])
+    assert f"reads {picked['direction_read'].iloc[0] or 'unreadable'}" in labels[3]
+    with pytest.raises(ParameterError, match="keep_videos"):
+        transfer.examples(transfer.measure(model, protocol, CustomizeSettings(checkpoint_every=2), progress=False))
+
+
+def test_a_notebook_runs_the_protocol_on_toy_world_models_only_with_the_captions_they_take(capsys):
+    size = {"appearances": 1, "prompts": 1, "seeds": 2}
+    assert transfer.notebook_protocol(load_model("modelscope", "tiny"), size) is None
+    assert "needs a toy-world model" in capsys.readouterr().out
+    assert transfer.notebook_protocol(load_model("modelscope", "toy"), None) is None
+    free = transfer.notebook_protocol(load_model("latte", "toy:latte-free"), size, seed=3)
+    assert (free.captions, free.taus, free.paper_tau, free.seed, free.seeds) == ("open", (1000, 700, 0), 700, 3, 2)
+    plain = transfer.notebook_protocol(load_model("modelscope", "toy"), {**size, "taus": [1000, 650]}, tau=650)
+    assert (plain.captions, plain.taus, plain.paper_tau) == ("direction_free", (1000, 650), 650)
+    with pytest.raises(ParameterError, match="unknown Protocol fields \\['sedes'\\]"):
+        transfer.notebook_protocol(load_model("modelscope", "toy"), {"sedes": 2})
+    with pytest.raises(ParameterError, match="train_steps must be a positive integer"):
+        transfer.notebook_protocol(load_model("modelscope", "toy"), {"train_steps": 0})
+
+
+def test_variants_are_scored_each_beside_the_ceiling_with_checks_per_variant():
+    rows = _rows(adapter=lambda d, tau, k: d if tau == 700 else "right")
+    both = pd.concat([rows.assign(variant="good"),
+                      rows.assign(variant="bad").assign(direction_read=lambda r: r["direction_read"].where(
+                          r["kind"] != "transfer", "right"))], ignore_index=True)
+    table = transfer.variant_table(both)
+    at = table[table["tau"] == 700].set_index("variant")
+    assert at.loc["good", "paired_transfer"] == 1.0 and at.loc["bad", "paired_transfer"] == 0.0
+    assert at.loc["good", "ceiling"] == at.loc["bad", "ceiling"] == 1.0
+    assert table[table["tau"] == 0]["ceiling"].isna().all()
+
+
 def test_the_command_writes_rows_base_rates_checks_and_loss_curves_and_refuses_bad_counts_first(tmp_path, monkeypatch,
                                                                                                  capsys):
     import json

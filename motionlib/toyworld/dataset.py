@@ -75,19 +75,24 @@ def edit_specs(spec: world.ClipSpec, index: int, seed: int = DEFAULT_SEED) -> di
     return {kind: edited(spec, attrs, rng) for kind, attrs in EDIT_ATTRIBUTES.items()}
 
 
-def training_paths(model) -> tuple[str, ...]:
-    """The paths a toy model was trained on (its ``toyworld.json``); every path for a model not of the toy world."""
+def toy_record(model) -> dict:
+    """A toy model's ``toyworld.json`` (its settings and training record); ``{}`` for a model not of the
+    toy world or a folder without one."""
     import json
 
     from motionlib.models.loading import TOY_RECORD, parse_source
 
     if not getattr(model, "is_toy", False):
+        return {}
+    record = Path(parse_source(model.family, model.source)[1]) / TOY_RECORD
+    return json.loads(record.read_text()) if record.is_file() else {}
+
+
+def training_paths(model) -> tuple[str, ...]:
+    """The paths a toy model was trained on (its ``toyworld.json``); every path for a model not of the toy world."""
+    if not getattr(model, "is_toy", False):
         return world.PATHS
-    folder = Path(parse_source(model.family, model.source)[1])
-    record = folder / TOY_RECORD
-    if not record.is_file():
-        return world.TRAINING_PATHS
-    return tuple(json.loads(record.read_text()).get("world", {}).get("training_paths", world.TRAINING_PATHS))
+    return tuple(toy_record(model).get("world", {}).get("training_paths", world.TRAINING_PATHS))
 
 
 def check_edit_kind(kind: str, model=None) -> tuple[str, ...]:

@@ -63,7 +63,7 @@ from motionlib.evaluation import customized_adapter
 from motionlib.models.base import PromptEmbeds, VideoModel
 from motionlib.sampling import ddim_schedule, denoise
 from motionlib.toyworld import oracle, world
-from motionlib.toyworld.dataset import edited, free_caption
+from motionlib.toyworld.dataset import edited, free_caption, toy_record
 
 TAUS = (1000, 900, 700, 400, 0)
 CACHE_VERSION = 3  # 3: the paired protocol (mirrored references, open captions, unreadable readings)
@@ -106,6 +106,7 @@ class Protocol:
     captions: str = "open"  # or "direction_free"
     first_appearance: int = 0  # where in the seeded order of appearances this run starts (held-out selection)
     steps: int | None = None  # sampling steps; None: the model's (50)
+    train_steps: int | None = None  # LoRA steps of every adapter; None: the settings' (a measurement's size, like steps)
     seed: int = 0
 
     def __post_init__(self):
@@ -125,6 +126,10 @@ class Protocol:
             raise ParameterError(f"ceiling_seeds ({self.ceiling_seeds}) cannot exceed seeds ({self.seeds})")
         if not (isinstance(self.first_appearance, int) and self.first_appearance >= 0):
             raise ParameterError(f"first_appearance must be an integer >= 0, got {self.first_appearance!r}")
+        for name in ("steps", "train_steps"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, int) and value >= 1):
+                raise ParameterError(f"{name} must be a positive integer or None, got {value!r}")
 
     @property
     def open_attributes(self) -> tuple[str, ...]:
@@ -234,7 +239,7 @@ def carry_through(model: VideoModel, video: np.ndarray, prompts: list[str], seed
     d = model.defaults
     steps = [s for s in ddim_schedule(model, num_steps or d.num_steps) if s.t < tau]
     x0 = model.encode_video(to_model_pixels(video))
-    noise = stacked_noise(model, list(seeds), d.num_frames, d.height, d.width)
+    noise = stacked_noise(model, list(seeds), d.num_frames, d.height, d.width).to(x0.device)  # drawn on the CPU
     a = steps[0].alpha
     return _finished(model, a**0.5 * x0 + (1 - a) ** 0.5 * noise, prompts, steps)
 
@@ -267,12 +272,16 @@ def _requests(group: dict[str, world.ClipSpec], g: int, p: Protocol) -> tuple[li
 
 
 def run(model: VideoModel, protocol: Protocol = Protocol(), settings: CustomizeSettings = CustomizeSettings(),
-        *, cache: bool = True, progress: bool = True) -> tuple[pd.DataFrame, list[dict]]:
+        *, cache: bool = True, progress: bool = True, videos: list | None = None) -> tuple[pd.DataFrame, list[dict]]:
     """Every sample of the protocol, one row each: ``kind`` "base" (tau 1000, once per appearance),
     "transfer" (per reference and tau < 1000), "overfit" (tau 0, the reference's own caption) and
     "ceiling" (check ii, 0 < tau < 1000); and one record per trained adapter (its loss curve).
-    Each (reference, tau) is cached, so a stopped run resumes where it stopped and reruns identically."""
+    Each (reference, tau) is cached with its samples, so a stopped run resumes where it stopped and
+    reruns identically. With a list ``videos``, each row's sample (uint8 ``(F, H, W, 3)``) is appended
+    to it and the rows get a ``sample`` column, its index there (the figures' frames)."""
     p = protocol
+    if p.train_steps is not None:
+        settings = CustomizeSettings(**{**settings.__dict__, "train_steps": p.train_steps})
     groups = reference_groups(p.appearances, p.seed, p.first_appearance)
     for group in groups:  # every reference readable and mirrored, before any training
         for spec in group.values():
@@ -296,12 +305,18 @@ def run(model: VideoModel, protocol: Protocol = Protocol(), settings: CustomizeS
                     "overfit_seeds": p.overfit_seeds, "ceiling_seeds": p.ceiling_seeds, "steps": p.steps},
                     enabled=cache)
                 cached = store.load_json("rows")
-                if cached is None:
-                    cached = _unit_rows(model, spec, requests, int(tau), settings, p)
+                drawn = store.load_tensors("samples") if videos is not None else None
+                if cached is None or (videos is not None and drawn is None):  # (units cached before samples were)
+                    cached, samples = _unit_rows(model, spec, requests, int(tau), settings, p)
+                    drawn = {"videos": torch.from_numpy(np.stack(samples))}
+                    store.save_tensors("samples", drawn)
                     store.save_json("rows", cached)
-                for row in cached["rows"]:
+                for i, row in enumerate(cached["rows"]):
                     rows.append({"model": model.family, **look, "reference_direction": direction, "tau": int(tau),
                                  "captions": p.captions, **row})
+                    if videos is not None:
+                        rows[-1]["sample"] = len(videos)
+                        videos.append(drawn["videos"][i].numpy())
                 if cached["record"]:
                     records.append({"appearance": look["appearance"], "direction": direction, "tau": int(tau),
                                     **cached["record"]})
@@ -310,13 +325,14 @@ def run(model: VideoModel, protocol: Protocol = Protocol(), settings: CustomizeS
     return pd.DataFrame(rows), records
 
 
-def _unit_rows(model, spec, requests, tau: int, settings: CustomizeSettings, p: Protocol) -> dict:
-    """The rows of one reference at one tau (or, with ``spec`` None at tau 1000, of the base model)."""
+def _unit_rows(model, spec, requests, tau: int, settings: CustomizeSettings, p: Protocol) -> tuple[dict, list]:
+    """The rows of one reference at one tau (or, with ``spec`` None at tau 1000, of the base model),
+    and their samples (uint8 ``(F, H, W, 3)``, one per row)."""
     prompts, seeds = [q for q, _ in requests], [s for _, s in requests]
     if spec is None:
         videos = base_samples(model, prompts, seeds, p.steps)
         return {"rows": [{"kind": "base", "prompt": q, "seed": s, **read_sample(v)}
-                         for (q, s), v in zip(requests, videos, strict=True)], "record": {}}
+                         for (q, s), v in zip(requests, videos, strict=True)], "record": {}}, videos
     video, caption = world.render(spec), adapter_caption(spec, p.captions)
     s = CustomizeSettings(**{**settings.__dict__, "tau": tau, "seed": p.seed})
     adapter, record = customized_adapter(model, video, caption, s, progress=False)
@@ -327,14 +343,16 @@ def _unit_rows(model, spec, requests, tau: int, settings: CustomizeSettings, p: 
         adapter.remove()
     rows = [{"kind": "overfit" if i >= len(requests) else "transfer", "prompt": q, "seed": seed,
              **read_sample(sample.video)} for i, ((q, seed), sample) in enumerate(zip(requests + extra, drawn))]
+    samples = [sample.video for sample in drawn]
     if 0 < tau < 1000:
         kept = [i for i in range(len(requests)) if i % p.seeds < p.ceiling_seeds]
         ceiling = carry_through(model, video, [prompts[i] for i in kept], [seeds[i] for i in kept], tau, p.steps)
         rows += [{"kind": "ceiling", "prompt": prompts[i], "seed": seeds[i], **read_sample(v)}
                  for i, v in zip(kept, ceiling, strict=True)]
+        samples += ceiling
     curve = {"steps": record.get("steps"), "final_loss": record.get("final_loss"), "losses": record.get("losses"),
              "rank": s.rank, "learning_rate": record.get("settings", {}).get("learning_rate")}
-    return {"rows": rows, "record": curve}
+    return {"rows": rows, "record": curve}, samples
 
 
 # ------------------------------------------------------------------------------------ scoring
@@ -550,25 +568,119 @@ def run_variants(model: VideoModel, protocol: Protocol, settings: dict[str, Cust
 
 def variant_table(rows: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
     """Tab. 3 / Tab. 4 layout from :func:`run_variants` rows: per variant and tau < 1000, paired transfer
-    and (open captions) leakage per open attribute, with intervals."""
+    and (open captions) leakage per open attribute, with intervals, and the carry-through ceiling at
+    that tau (``ceiling``, NaN at tau 0, where there is none)."""
     table = summary(rows, n_boot, seed)
-    return table[(table["kind"] == "transfer") & (table["tau"] < 1000)].reset_index(drop=True)
+    ceiling = table[table["kind"] == "ceiling"][["variant", "tau", "paired_transfer", "paired_transfer_lo",
+                                                 "paired_transfer_hi"]]
+    ceiling = ceiling.rename(columns=lambda c: c.replace("paired_transfer", "ceiling"))
+    table = table[(table["kind"] == "transfer") & (table["tau"] < 1000)]
+    return table.merge(ceiling, on=["variant", "tau"], how="left").reset_index(drop=True)
 
 
 @dataclass
 class Measurement:
     """One model's paired transfer measurement: every sample's row, each adapter's record, the base
-    model's direction shares, the summary per tau and the checks."""
+    model's direction shares, the summary per tau and the checks (per variant where the rows have
+    them); with ``keep_videos``, every sample (rows' ``sample`` column indexes ``videos``)."""
 
     rows: pd.DataFrame
     adapters: list[dict]
     base_rates: pd.DataFrame
     summary: pd.DataFrame
     checks: pd.DataFrame
+    videos: list[np.ndarray] | None = None
+
+    def table(self) -> pd.DataFrame:
+        """The rows without the samples' index: what a CSV keeps."""
+        return self.rows.drop(columns=["sample"], errors="ignore")
 
 
 def measure(model: VideoModel, protocol: Protocol = Protocol(), settings: CustomizeSettings = CustomizeSettings(),
-            *, cache: bool = True, progress: bool = True) -> Measurement:
+            *, cache: bool = True, progress: bool = True, keep_videos: bool = False) -> Measurement:
     """The whole measurement on ``model``: :func:`run`, then :func:`base_rates`, :func:`summary` and :func:`checks`."""
-    rows, adapters = run(model, protocol, settings, cache=cache, progress=progress)
-    return Measurement(rows, adapters, base_rates(rows), summary(rows), checks(rows, protocol.paper_tau))
+    videos = [] if keep_videos else None
+    rows, adapters = run(model, protocol, settings, cache=cache, progress=progress, videos=videos)
+    return Measurement(rows, adapters, base_rates(rows), summary(rows), checks(rows, protocol.paper_tau), videos)
+
+
+def measure_variants(model: VideoModel, protocol: Protocol, settings: dict[str, CustomizeSettings], *,
+                     cache: bool = True, progress: bool = True) -> Measurement:
+    """:func:`measure` for each named adapter setting (:func:`variants`): Tab. 3 and Tab. 4 under the
+    protocol. ``summary`` is :func:`variant_table`'s and ``checks`` are per variant."""
+    rows, adapters = run_variants(model, protocol, settings, cache=cache, progress=progress)
+    first = rows[rows["variant"] == next(iter(settings))]
+    per_variant = pd.concat([checks(g.drop(columns="variant"), protocol.paper_tau).assign(variant=v)
+                             for v, g in rows.groupby("variant", sort=False)], ignore_index=True)
+    return Measurement(rows, adapters, base_rates(first), variant_table(rows), per_variant)
+
+
+# ------------------------------------------------------------------------------------ notebooks
+def takes_open_captions(model: VideoModel) -> bool:
+    """Whether ``model`` was trained to take captions that leave colour and background open (its
+    ``toyworld.json``: ``appearance_free`` > 0, as ``toyworld finetune --appearance-free`` writes)."""
+    return bool(toy_record(model).get("settings", {}).get("appearance_free"))
+
+
+def notebook_protocol(model: VideoModel, paired: dict | None, *, seed: int = 0, tau: int | None = None,
+                      taus: tuple[int, ...] | None = None) -> Protocol | None:
+    """The paired protocol that a customization notebook (Tab. 1, 3, 4, Fig. 4, 6) runs beside the
+    paper's metrics on a toy-world model. ``paired``: :class:`Protocol` fields, its size (``appearances``,
+    ``prompts``, ``seeds``, ``steps``, ``train_steps`` ...); ``tau``: the tau the checks read (default the
+    family's paper tau); ``taus`` default (1000, tau, 0), the fewest that the checks read (a ``taus`` in
+    ``paired`` wins); captions "open" for a model that takes them
+    (:func:`takes_open_captions`), else "direction_free". ``None``, with the reason printed, when
+    ``paired`` is None or the model is not of the toy world (the protocol reads its samples with the
+    toy world's oracle)."""
+    if paired is None:
+        print("paired transfer: skipped (paired = None)")
+        return None
+    if not model.is_toy:
+        print(f"paired transfer: not run for {model.family} ({model.source}): it reads samples with the toy world's "
+              "oracle, so it needs a toy-world model (source toy:..., docs/customization-toyworld.md)")
+        return None
+    if not isinstance(paired, dict):
+        raise ParameterError(f"paired must be a dict of Protocol fields (appearances, prompts, seeds, steps, "
+                             f"train_steps ...) or None, got {paired!r}")
+    tau = tau or Protocol.for_family(model.family).paper_tau
+    fields = {"captions": "open" if takes_open_captions(model) else "direction_free", "seed": seed,
+              "paper_tau": tau, **paired}
+    fields["taus"] = tuple(fields.get("taus") or taus or (1000, tau, 0))
+    unknown = sorted(set(fields) - set(Protocol.__dataclass_fields__))
+    if unknown:
+        raise ParameterError(f"paired: unknown Protocol fields {unknown}; known: "
+                             f"{', '.join(Protocol.__dataclass_fields__)}")
+    return Protocol.for_family(model.family, **fields)
+
+
+def examples(m: Measurement, *, appearance: int | None = None, directions=("left", "right"),
+             taus: tuple[int, ...] = (), kind: str = "transfer",
+             protocol: Protocol | None = None) -> list[tuple[str, np.ndarray]]:
+    """Labelled videos for a figure, from a :func:`measure` run with ``keep_videos``: with ``protocol``
+    first the references in ``directions`` (with their adapters' caption), then the base model's sample
+    and, per tau and reference direction, its adapter's sample of the first new prompt and seed of
+    ``appearance`` (default: the first measured), all from the same noise, each labelled with the
+    oracle's reading. Videos are uint8 ``(F, H, W, 3)``."""
+    if m.videos is None:
+        raise ParameterError("examples need the samples: measure(..., keep_videos=True)")
+    appearance = int(m.rows["appearance"].min()) if appearance is None else appearance
+    out = []
+    if protocol is not None:
+        group = reference_groups(1, protocol.seed, appearance)[0]
+        out += [(f"reference ({d})\n{adapter_caption(group[d], protocol.captions)}", world.render(group[d]))
+                for d in directions]
+    rows = m.rows[m.rows["appearance"] == appearance]
+    first = rows[rows["kind"] == "base"].iloc[0] if (rows["kind"] == "base").any() else rows.iloc[0]
+    same = rows[(rows["prompt"] == first["prompt"]) & (rows["seed"] == first["seed"])]
+
+    def reads(row) -> str:
+        return f"reads {row['direction_read'] or 'unreadable'}" + (f", {row['colour_read']}" if row["colour_read"] else "")
+
+    for _, row in same[same["kind"] == "base"].iterrows():
+        out.append((f"base model (t = 1000)\n{row['prompt']}\n{reads(row)}", m.videos[row["sample"]]))
+    for tau in taus:
+        for d in directions:
+            chosen = same[(same["kind"] == kind) & (same["tau"] == tau) & (same["reference_direction"] == d)]
+            for _, row in chosen.iterrows():
+                out.append((f"adapter of the {d} reference, t >= {tau}\n{reads(row)}", m.videos[row["sample"]]))
+    return out
