@@ -80,8 +80,9 @@ def timed(fn):
     return out, time.perf_counter() - start
 
 
-def bench(family: str, source: str, device: str, steps: int, grid: int, naive_windows: int) -> dict:
-    model = load_model(family, source, device=device)
+def bench(family: str, source: str, device: str, steps: int, grid: int, naive_windows: int, model=None) -> dict:
+    """``model``: an already built model (a twin on a GPU: ``gpu_check.py``) in place of ``load_model``."""
+    model = model or load_model(family, source, device=device)
     d = model.defaults
     item = bundled_dataset()[0]
     video = read_video(item.path, d.num_frames, (d.height, d.width))

@@ -13,9 +13,13 @@ Seconds per unit come from per-call times measured on one GPU with full-size twi
 phase by phase (:func:`phase_seconds`): a sweep is its projected minutes (1,150 CFG-batched
 evaluations, the inversion and the decodes); adapter training is train steps x seconds per
 customization step; customized sampling is steps x one CFG-batched call per sample; decoding one
-decode per sample. Batching gains (the step-synchronous sweep, 16 samples per pass) are NOT counted:
-per-call times were measured at batch 1, and a larger batch's time per latent is not measured, so
-these are upper bounds on the work. :func:`lower_bound_seconds` counts only the denoiser calls no
+decode per sample. Batching: a customization unit samples its ``samples`` latents in one pass per step
+(``generate_customized_batch``). Where a GPU measured the time per latent at larger batches
+(:data:`BATCHING`, written by ``benchmarks/gpu_check.py --batching-json``), a unit's sampling is scaled
+by the measured per-latent time at the largest measured batch not above its samples over that at batch
+1 (:func:`batching_factor`); where it was not measured (no file, or not that family), the factor is 1,
+an assumption that makes the sampling an upper bound. The step-synchronous sweep's batching is not
+counted either way (its passes hold a varying number of live latents): sweeps stay upper bounds. :func:`lower_bound_seconds` counts only the denoiser calls no
 schedule can avoid, at the same per-call times. Ray: units go to the first free GPU in submission
 order; each notebook run adds the driver's and each worker's model load (the measured build time)
 and Ray's start-up. Not counted: CLIP/PickScore scoring, reading videos, Fig. 1, the tour, Tab. 5.
@@ -38,6 +42,7 @@ from motionlib import families, paths
 from motionlib.customize.settings import projection_subsets
 
 MEASURED = paths.ASSETS_DIR / "fullsize_gpu_h200.json"
+BATCHING = paths.ASSETS_DIR / "batching_gpu.json"  # written by benchmarks/gpu_check.py on a GPU; absent until then
 RAY_START_S = 15.0  # a local Ray cluster's start-up, measured on this project's 2-core machines (bench_scaleout.py)
 PHASES = ("sweep", "training", "sampling", "decode")
 PROJECTED = ("fig2", "fig4", "fig6", "tab1", "tab2", "tab3", "tab4")  # notebook stems with units
@@ -66,6 +71,29 @@ def measured_table(path: str | Path | None = None) -> tuple[dict[str, dict], str
     """``({family: measured row}, device name)`` from the per-call table."""
     rows = json.loads(Path(path or MEASURED).read_text())
     return {r["family"]: r for r in rows}, rows[0]["device"]
+
+
+def batching_table(path: str | Path | None = None) -> dict[str, dict[int, float]]:
+    """``{family: {batch: seconds per latent}}`` measured on a GPU (:data:`BATCHING`); ``{}`` where
+    nothing was measured."""
+    path = Path(path or BATCHING)
+    if not path.is_file():
+        return {}
+    out: dict[str, dict[int, float]] = {}
+    for row in json.loads(path.read_text()):
+        if row.get("ran_batch", row["batch"]) == row["batch"]:  # a batch that was halved says nothing of itself
+            out.setdefault(row["family"], {})[int(row["batch"])] = float(row["seconds_per_latent"])
+    return out
+
+
+def batching_factor(family: str, batch: int, table: dict[str, dict[int, float]]) -> tuple[float, str]:
+    """Seconds per latent at ``batch`` over those at batch 1, and whether that is "measured" (the largest
+    measured batch not above ``batch``) or "assumed" (1.0: no measurement for the family)."""
+    times = table.get(family, {})
+    below = [b for b in times if b <= batch]
+    if 1 not in times or not below:
+        return 1.0, "assumed"
+    return times[max(below)] / times[1], "measured"
 
 
 @lru_cache(maxsize=1)
@@ -147,14 +175,18 @@ def units_of(run, done: set, limit: int | None = None) -> list[Unit]:
     return out
 
 
-def phase_seconds(unit: Unit, measured: dict[str, dict]) -> dict[str, float]:
-    """Projected GPU seconds of ``unit`` per phase (:data:`PHASES`), from the measured per-call table."""
+def phase_seconds(unit: Unit, measured: dict[str, dict],
+                  batching: dict[str, dict[int, float]] | None = None) -> dict[str, float]:
+    """Projected GPU seconds of ``unit`` per phase (:data:`PHASES`), from the measured per-call table
+    and, for the sampling, the measured batching (:func:`batching_factor`; none given: factor 1)."""
     m = measured[unit.family]
     if unit.kind == "sweep":
         return {"sweep": m["projected_sweep_min"] * 60, "training": 0.0, "sampling": 0.0, "decode": 0.0}
     train_steps = families.get(unit.family).lora.train_steps if unit.trains else 0
+    factor, _ = batching_factor(unit.family, unit.samples, batching or {})
     return {"sweep": 0.0, "training": train_steps * m["customize_step_s"],
-            "sampling": unit.samples * unit.steps * m["call_cfg_batched_s"], "decode": unit.samples * m["decode_s"]}
+            "sampling": unit.samples * unit.steps * m["call_cfg_batched_s"] * factor,
+            "decode": unit.samples * m["decode_s"]}
 
 
 def lower_bound_seconds(unit: Unit, measured: dict[str, dict]) -> float:
@@ -204,6 +236,18 @@ class Projection:
     device: str
     gpus: tuple[int, ...]
     units: list[Unit] = field(default_factory=list)
+    batching: dict[str, dict[int, float]] = field(default_factory=dict)  # measured; {}: none (factor 1 assumed)
+
+    def sources(self) -> str:
+        """Which numbers are measured and which assumed, in one line."""
+        fams = sorted({u.family for u in self.units})
+        measured = [f for f in fams if f in self.batching]
+        return (f"per-call times measured on one {self.device} at batch 1 (full-size twins, bf16); sampling batching "
+                + (f"measured for {', '.join(measured)}" if measured else "not measured")
+                + ("" if len(measured) == len(fams) else
+                   f"{'; ' if measured else ': '}assumed none for {', '.join(f for f in fams if f not in measured)} "
+                   "(an upper bound)")
+                + "; sweep batching not counted (an upper bound)")
 
     def total(self, attr: str = "seconds") -> float:
         return sum(getattr(r, attr) for r in self.runs)
@@ -228,18 +272,19 @@ class Projection:
 
 
 def project(runs, *, gpus=(1, 8, 32), limit: int | None = None, measured_path=None,
-            cache: CacheIndex | None = None) -> Projection:
+            cache: CacheIndex | None = None, batching_path=None) -> Projection:
     """The projection of ``runs`` (``reproduce.plan``'s); ``limit`` keeps the first TGVE videos of
     ``videos: all``; ``cache`` marks the units already done (none if ``None``)."""
     measured, device = measured_table(measured_path)
+    batching = batching_table(batching_path)
     done: set = set()
-    out = Projection([], device, tuple(gpus))
+    out = Projection([], device, tuple(gpus), batching=batching)
     for run in runs:
         units = units_of(run, done, limit)
         if not units:
             continue
         out.units += units
-        phases = [phase_seconds(u, measured) for u in units]
+        phases = [phase_seconds(u, measured, batching) for u in units]
         cached = [cache is not None and cache.done(u) for u in units]
         costs = [sum(ph.values()) for ph in phases]
         walls = dict.fromkeys(gpus, 0.0)

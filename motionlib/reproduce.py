@@ -368,8 +368,7 @@ def print_plan(runs: list[Run], profile: str, gpus: tuple[int, ...] = (1, 8)) ->
         return
     pr = project(runs, gpus=gpus, cache=CacheIndex())
     projected = {r.name for r in pr.runs}
-    print(f"{profile} profile: projected on one {pr.device} from measured per-call times (motionlib.projection; "
-          "batching gains not counted, so an upper bound)\n")
+    print(f"{profile} profile: projected (motionlib.projection): {pr.sources()}\n")
     print(f"{'notebook run':34s} {'families':26s} {'units':>6s} {'cached':>6s} {'GPU-h':>7s} {'left GPU-h':>10s}")
     for r in pr.runs:
         print(f"{r.name:34s} {','.join(r.families):26s} {r.units:6d} {r.cached:6d} {r.seconds / 3600:7.2f} "

@@ -75,3 +75,34 @@ def test_the_cache_index_finds_a_customization_unit_with_all_its_samples(tmp_pat
     assert not index.done(Unit(**{**lora.__dict__, "needed": 5}))  # more samples than made
     assert not index.done(Unit(**{**lora.__dict__, "adapter": (700, "qkvo", 8, "lora")}))
     assert not index.done(Unit(**{**lora.__dict__, "caption": "another video"}))
+
+
+def test_measured_batching_scales_only_the_sampling_and_unmeasured_families_stay_upper_bounds(tmp_path):
+    """With per-latent times measured at batch 1 and 16 for one family (as gpu_check.py writes them), that
+    family's sampling seconds scale by exactly their ratio; training, decode, sweeps and the other
+    families are unchanged, and the projection says which numbers are measured and which assumed."""
+    import json
+
+    from motionlib.projection import batching_factor, batching_table
+
+    runs = plan("paper", only=["tab1", "fig2"])
+    before = project(runs, batching_path=tmp_path / "none.json")
+    assert "sampling batching not measured" in before.sources()
+    rows = [{"family": "latte", "batch": 1, "ran_batch": 1, "seconds_per_latent": 0.2},
+            {"family": "latte", "batch": 4, "ran_batch": 4, "seconds_per_latent": 0.1},
+            {"family": "latte", "batch": 16, "ran_batch": 8, "seconds_per_latent": 0.01}]  # halved: not a batch-16 time
+    (tmp_path / "batching.json").write_text(json.dumps(rows))
+    table = batching_table(tmp_path / "batching.json")
+    assert table == {"latte": {1: 0.2, 4: 0.1}}
+    assert batching_factor("latte", 16, table) == (0.5, "measured")
+    assert batching_factor("latte", 2, table) == (1.0, "measured")
+    assert batching_factor("modelscope", 16, table) == (1.0, "assumed")
+    after = project(runs, batching_path=tmp_path / "batching.json")
+    assert "measured for latte" in after.sources() and "assumed none for cogvideox, modelscope" in after.sources()
+    b, a = ({r.name: r for r in p.runs} for p in (before, after))
+    for name in b:
+        for phase in ("sweep", "training", "decode"):
+            assert a[name].phases[phase] == pytest.approx(b[name].phases[phase])
+        expected = b[name].phases["sampling"] * (0.5 if name.endswith("-latte") else 1.0)  # 16 samples per unit
+        assert a[name].phases["sampling"] == pytest.approx(expected), name
+    assert any(name.endswith("-latte") and b[name].phases["sampling"] > 0 for name in b)
