@@ -517,3 +517,43 @@ def follow_curves(curves, commits, models: Sequence[str], protocols: Sequence[st
                 ax.set_ylabel("share following A")
     axes[0, -1].legend(frameon=False, fontsize=5, loc="lower left")
     return fig
+
+
+def noise_axis_figure(commits, reference: dict[str, float] | None = None,
+                      attributes: Sequence[str] = ("direction", "colour", "shape", "texture", "background")):
+    """Commitment times on one noise axis (:func:`motionlib.noise.claims_with_log_snr`): per model (row)
+    and protocol (marker), each testable attribute's commitment time as its schedule's log-SNR in dB,
+    with its 95% interval; ``reference``: labelled vertical lines (e.g. the paper's best taus on the real
+    schedules, in dB). Noise falls to the right, as sampling runs."""
+    models = list(dict.fromkeys(commits["model"]))
+    protocols = list(dict.fromkeys(commits["protocol"]))
+    fig, ax = figure("two", aspect=0.14 + 0.09 * len(models), layout="constrained")
+    colours = {a: PALETTE[i] for i, a in enumerate(attributes)}
+    markers = dict(zip(protocols, "os^D"))
+    finite = commits[np.isfinite(commits["commit_db"])]
+    for r, model in enumerate(models):
+        for p, protocol in enumerate(protocols):
+            for k, attribute in enumerate(attributes):
+                row = commits[(commits["model"] == model) & (commits["protocol"] == protocol)
+                              & (commits["attribute"] == attribute) & commits["testable"].astype(bool)]
+                if row.empty:
+                    continue
+                row = row.iloc[0]
+                y = len(models) - 1 - r + 0.12 * (p - (len(protocols) - 1) / 2) + 0.03 * (k - 2)
+                lo, hi = row["commit_hi_db"], row["commit_lo_db"]  # (a later t is less signal)
+                lo = lo if np.isfinite(lo) else finite["commit_db"].min() - 5
+                ax.plot([lo, hi], [y, y], color=colours[attribute], lw=2, alpha=0.45, solid_capstyle="butt")
+                ax.plot([row["commit_db"]], [y], marker=markers[protocol], ms=3.5, color=colours[attribute], ls="none")
+    for name, db in (reference or {}).items():
+        ax.axvline(db, color="0.55", lw=0.6, ls="--")
+        ax.text(db, 0.02, name, rotation=90, fontsize=5, color="0.4", ha="right", va="bottom",
+                transform=ax.get_xaxis_transform())
+    ax.set(yticks=range(len(models)), yticklabels=models[::-1], ylim=(-0.6, len(models) - 0.4),
+           xlabel="log-SNR of the commitment time (dB; noisier to the left)",
+           title="when each attribute is decided, on one noise axis")
+    handles = [plt.Line2D([], [], color=c, lw=2, label=a) for a, c in colours.items()]
+    handles += [plt.Line2D([], [], color="0.3", marker=m, ls="none", ms=3.5, label=p) for p, m in markers.items()]
+    ax.legend(handles=handles, fontsize=5, frameon=False, ncols=len(handles), loc="upper center",
+              bbox_to_anchor=(0.5, -0.35 - 0.1 / max(len(models), 1)), title="bars: 95% bootstrap intervals over clips",
+              title_fontsize=5)
+    return fig

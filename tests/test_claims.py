@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from motionlib.errors import DatasetError
+from motionlib.models import load_model
 from motionlib.toyworld import claim, commitment, criteria, switching, world
 from motionlib.toyworld.dataset import check_edit_kind, toy_dataset
 
@@ -179,6 +180,16 @@ def test_claim_command_writes_the_claims_table(tmp_path):
     table = pd.read_csv(tmp_path / "claims.csv")
     assert set(table["verdict"]) <= {"pass", "fail", "not testable"} and table["label"].str.startswith("TOY WORLD").all()
     assert "not testable: no source video" in (tmp_path / "claims.md").read_text()
+    commits = pd.read_csv(tmp_path / "commitment.csv", comment="#")
+    alphas = load_model("cogvideox", "toy").scheduler.alphas_cumprod.double().numpy()  # the model's own schedule
+    for _, row in commits.iterrows():  # the noise axis, recomputed here: 10 log10(a / (1 - a)), linear in between
+        if pd.isna(row["commit"]):
+            assert pd.isna(row["commit_db"])
+            continue
+        t = min(row["commit"], 999)
+        lo, w = int(t), t - int(t)
+        snr = [10 * np.log10(alphas[i] / (1 - alphas[i])) for i in (lo, min(lo + 1, 999))]
+        assert row["commit_db"] == pytest.approx(snr[0] if w == 0 else (1 - w) * snr[0] + w * snr[1], abs=1e-6)
     assert main(["toyworld", "claim", "--model", "cogvideox", "--guidance", "x", "--out", str(tmp_path)]) == 2
 
 

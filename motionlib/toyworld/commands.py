@@ -228,6 +228,7 @@ def _guidance(text: str) -> float:
 def cmd_claim(args) -> int:
     import pandas as pd
 
+    from motionlib import noise
     from motionlib.metrics import clip_scorer
     from motionlib.models import load_model
     from motionlib.toyworld import claim, criteria
@@ -236,10 +237,11 @@ def cmd_claim(args) -> int:
     guidances = [None if g == "family" else _guidance(g) for g in args.guidance]
     claim.check_settings(args.clips, seeds=args.seeds, steps=args.steps, guidances=guidances, grid=args.grid,
                          tolerances=args.tolerance)  # before any model loads: --clips 0 is one line, not a KeyError
-    samples, described = [], []
+    samples, described, schedules = [], [], {}
     for family in args.model:
-        model = load_model(family, args.source)
+        model = load_model(family, args.source, device=args.device)
         described.append(model.describe())
+        schedules[family] = noise.schedule(model.scheduler)
         scorer = clip_scorer(args.clip, model) if "inversion" in args.protocol else None
         for protocol in args.protocol:
             for guidance in guidances:
@@ -255,7 +257,7 @@ def cmd_claim(args) -> int:
                    "guidance": [g if g is not None else "family" for g in guidances], "seeds": args.seeds,
                    "grid": args.grid, "tolerances_px": list(args.tolerance), "seed": 0,
                    "criteria": "motionlib.toyworld.criteria (fixed before the run)"})
-    commits, table = criteria.evaluate(samples, tuple(args.tolerance))
+    commits, table = noise.claims_with_log_snr(*criteria.evaluate(samples, tuple(args.tolerance)), schedules)
     _save(samples, out, "claim_samples", rec)
     _save(commits, out, "commitment", rec)
     _save(table, out, "claims", rec)
@@ -264,8 +266,9 @@ def cmd_claim(args) -> int:
 
     (out / "claims.md").write_text(f"{label(rec)}\n\n{criteria.markdown(grid)}")
     _show("commitment time per attribute: tau where the share following A crosses 0.5 [95% bootstrap over clips], "
-          "permutation p", commits[["model", "protocol", "guidance", "steps", "attribute", "commit", "commit_lo",
-                                     "commit_hi", "p_permutation", "monotone", "testable", "spurious"]])
+          "permutation p; commit_db: its log-SNR (dB)",
+          commits[["model", "protocol", "guidance", "steps", "attribute", "commit", "commit_lo", "commit_hi",
+                   "commit_db", "p_permutation", "monotone", "testable", "spurious"]])
     print("\n" + criteria.markdown(grid))
     return 0
 
@@ -475,6 +478,8 @@ def add_parser(sub) -> None:
                    help="trajectory tolerances in px for the trajectory attribute (default 1.5 2.5 4)")
     p.add_argument("--grid", type=int, default=100, help="tau grid interval (100: tau = 0, 100, ..., 1000)")
     p.add_argument("--clip", default="auto", help="CLIP for the CLIP-score change (auto: the toy CLIP)")
+    p.add_argument("--device", default="cpu", help="where the models run: cpu (default) or cuda; random draws stay "
+                                                   "on CPU generators")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_claim)
 
