@@ -259,6 +259,18 @@ def test_a_notebook_runs_the_protocol_on_toy_world_models_only_with_the_captions
         transfer.notebook_protocol(load_model("modelscope", "toy"), {"train_steps": 0})
 
 
+def test_scores_are_the_same_on_rows_read_back_from_their_csv(tmp_path):
+    """A CSV gives NaN for the oracle's empty readings; summary, base rates and checks read them as ""."""
+    rows = _rows(adapter=lambda d, tau, k: d if k % 3 else "")  # every third sample read as going nowhere
+    rows.loc[rows.index[::7], "unreadable"] = "mask over 24% of the frame"
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    back = pd.read_csv(tmp_path / "rows.csv")
+    assert back["direction_read"].isna().any() and back["unreadable"].isna().any()
+    pd.testing.assert_frame_equal(transfer.summary(back, n_boot=200), transfer.summary(rows, n_boot=200))
+    pd.testing.assert_frame_equal(transfer.base_rates(back), transfer.base_rates(rows))
+    pd.testing.assert_frame_equal(transfer.checks(back, 700, n_boot=200), transfer.checks(rows, 700, n_boot=200))
+
+
 def test_variants_are_scored_each_beside_the_ceiling_with_checks_per_variant():
     rows = _rows(adapter=lambda d, tau, k: d if tau == 700 else "right")
     both = pd.concat([rows.assign(variant="good"),

@@ -356,6 +356,17 @@ def _unit_rows(model, spec, requests, tau: int, settings: CustomizeSettings, p: 
 
 
 # ------------------------------------------------------------------------------------ scoring
+READ_COLUMNS = ("direction_read", "colour_read", "background_read", "shape_read", "texture_read", "unreadable",
+                "reference_direction")
+
+
+def as_read(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` with the oracle's empty readings as "" (a CSV read back gives NaN for them), so that the
+    scores below are the same on rows from :func:`run` and on rows read back from their CSV."""
+    present = [c for c in READ_COLUMNS if c in rows]
+    return rows.fillna(dict.fromkeys(present, "")) if rows[present].isna().any().any() else rows
+
+
 def paired_units(rows: pd.DataFrame, kind: str, tau: int) -> pd.Series:
     """Paired transfer per mirror pair (index: appearance, pair "left-right" / "up-down") of ``kind``
     ("transfer" or "ceiling") rows at ``tau``: for each direction d of the pair, P(d | d's adapter) -
@@ -405,6 +416,7 @@ def summary(rows: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.DataFra
     the raw share of samples going their reference's way, the unreadable samples, and per open
     attribute the leakage over the base model (interval over appearances). Per variant too, if
     ``rows`` has them."""
+    rows = as_read(rows)
     if "variant" in rows:
         return pd.concat([summary(g.drop(columns="variant"), n_boot, seed).assign(variant=v)
                           for v, g in rows.groupby("variant", sort=False)], ignore_index=True)
@@ -435,6 +447,7 @@ def base_rates(rows: pd.DataFrame) -> pd.DataFrame:
     """What the base model's samples (tau = 1000, fresh seeds) show: the share going each direction
     (and still or unreadable), and for each open attribute the share of each value, with 95% Wilson
     intervals: the coins a paired score cancels, and whether the captions leave those attributes open."""
+    rows = as_read(rows)
     base = rows[rows["kind"] == "base"]
     n = len(base)
     attributes = {"direction": (*world.DIRECTIONS, "still")}
@@ -458,6 +471,7 @@ def checks(rows: pd.DataFrame, paper_tau: int, n_boot: int = 2000, seed: int = 0
     """The checks of the module doc: per check its value, 95% interval, the bar it is held to and the
     verdict. Check (iii)'s value is the paired transfer at ``tau_p`` and its bar ``BAR_OF_CEILING`` x the
     ceiling's paired transfer at ``tau_p`` (measured in the same run)."""
+    rows = as_read(rows)
     out = []
     overfit = rows[rows["kind"] == "overfit"]
     per_ref = (overfit["direction_read"] == overfit["reference_direction"]).groupby(
