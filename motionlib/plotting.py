@@ -52,7 +52,9 @@ def figure(width: str = "one", aspect: float = 0.75, **kwargs):
 
 
 def save_figure(fig, out_dir: str | Path, stem: str, rec: dict[str, Any]) -> list[Path]:
-    """Write ``stem.pdf`` and ``stem.png`` (+ provenance sidecar). Tiny and toy results are labelled."""
+    """Write ``stem.pdf`` and ``stem.png`` (+ provenance sidecar). Tiny and toy results are labelled.
+    The figure is closed afterwards, so a notebook shows it once: as its cell's result (end the cell
+    with ``fig``) or by ``display(fig)``, not a second time by the inline backend."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     fit_cell_labels(fig)
@@ -65,6 +67,7 @@ def save_figure(fig, out_dir: str | Path, stem: str, rec: dict[str, Any]) -> lis
         fig.savefig(path, metadata=meta if ext == "pdf" else {"Title": stem, "Description": meta["Keywords"]})
         written.append(path)
     provenance.write_sidecar(out_dir / stem, rec)
+    plt.close(fig)
     return written
 
 
