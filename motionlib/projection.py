@@ -189,14 +189,17 @@ def phase_seconds(unit: Unit, measured: dict[str, dict],
             "decode": unit.samples * m["decode_s"]}
 
 
-def lower_bound_seconds(unit: Unit, measured: dict[str, dict]) -> float:
-    """The denoiser work no schedule avoids, at the measured per-call times: a sweep's evaluations by
-    the shared-prefix formula, each training step, each sample's steps (no inversion, decode or load)."""
+def lower_bound_seconds(unit: Unit, measured: dict[str, dict],
+                        batching: dict[str, dict[int, float]] | None = None) -> float:
+    """The denoiser work no schedule avoids, at the measured per-call times (sampling: with the measured
+    batching, as :func:`phase_seconds`): a sweep's evaluations by the shared-prefix formula, each
+    training step, each sample's steps (no inversion, decode or load)."""
     m = measured[unit.family]
     if unit.kind == "sweep":
         return m["sweep_evaluations"] * m["call_cfg_batched_s"]
     train_steps = families.get(unit.family).lora.train_steps if unit.trains else 0
-    return train_steps * m["customize_step_s"] + unit.samples * unit.steps * m["call_cfg_batched_s"]
+    factor, _ = batching_factor(unit.family, unit.samples, batching or {})
+    return train_steps * m["customize_step_s"] + unit.samples * unit.steps * m["call_cfg_batched_s"] * factor
 
 
 def wall_clock(costs: list[float], gpus: int) -> float:
@@ -296,7 +299,7 @@ def project(runs, *, gpus=(1, 8, 32), limit: int | None = None, measured_path=No
         rp = RunProjection(run.name, families, len(units), sum(cached),
                            {p: sum(ph[p] for ph in phases) for p in PHASES},
                            {p: sum(ph[p] for ph, c in zip(phases, cached) if not c) for p in PHASES},
-                           sum(lower_bound_seconds(u, measured) for u in units), walls,
+                           sum(lower_bound_seconds(u, measured, batching) for u in units), walls,
                            {f: sum(c for u, c in zip(units, costs) if u.family == f) for f in families})
         out.runs.append(rp)
     return out

@@ -106,3 +106,4 @@ def test_measured_batching_scales_only_the_sampling_and_unmeasured_families_stay
         expected = b[name].phases["sampling"] * (0.5 if name.endswith("-latte") else 1.0)  # 16 samples per unit
         assert a[name].phases["sampling"] == pytest.approx(expected), name
     assert any(name.endswith("-latte") and b[name].phases["sampling"] > 0 for name in b)
+    assert after.total("lower_bound") <= after.gpu_hours() * 3600 < before.gpu_hours() * 3600
