@@ -12,6 +12,7 @@ from typing import Any, Sequence
 import matplotlib
 
 import matplotlib.pyplot as plt
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 import numpy as np
 
 from motionlib import provenance
@@ -67,7 +68,8 @@ def save_figure(fig, out_dir: str | Path, stem: str, rec: dict[str, Any]) -> lis
         fig.savefig(path, metadata=meta if ext == "pdf" else {"Title": stem, "Description": meta["Keywords"]})
         written.append(path)
     provenance.write_sidecar(out_dir / stem, rec)
-    plt.close(fig)
+    plt.close(fig)  # out of pyplot's figures: the inline backend does not draw it again at the cell's end
+    FigureCanvasAgg(fig)  # (closing left a bare canvas) the figure can still be drawn, saved or displayed
     return written
 
 
