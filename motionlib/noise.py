@@ -78,9 +78,10 @@ def with_log_snr(table: pd.DataFrame, schedules: dict[str, np.ndarray], columns=
     if missing:
         raise ParameterError(f"no schedule for {', '.join(missing)}: pass each model's noise.schedule(model.scheduler)")
     out = table.copy()
-    for column in columns:
-        out[f"{column}_db"] = [log_snr_db(schedules[m], t) if pd.notna(t) else np.nan
-                               for m, t in zip(out[model], out[column])]
+    for column in columns:  # one vectorized call per model (log_snr_db keeps NaN as NaN)
+        out[f"{column}_db"] = np.nan
+        for name, rows in out.groupby(model).groups.items():
+            out.loc[rows, f"{column}_db"] = log_snr_db(schedules[name], out.loc[rows, column].to_numpy(float))
     return out
 
 
