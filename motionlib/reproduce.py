@@ -5,8 +5,10 @@ Profiles:
 - ``smoke``: each notebook at its stored defaults (toy-world models, toy and bundled clips; CPU, minutes).
 - ``toy``: the full toy-world measurement, on CPU: the notebooks with a parameter file in
   ``notebooks/params/toy/`` (the claims on 20 held-out clips per family under both protocols and
-  the robustness grid, generation and reconstruction quality, customization), once each. The
-  toy-world numbers in docs/ are the ones it writes.
+  the robustness grid, generation and reconstruction quality, direction transfer), once each, or
+  once per family where the file names ``run_families`` (the notebook's ``families`` set to that
+  one family, so the two cores share the long measurements). The toy-world numbers in docs/ are
+  the ones it writes.
 - ``quick``: the headline on one GPU in about an hour (real checkpoints, like ``paper``): the
   notebooks with a parameter file in ``notebooks/params/quick/`` (Fig. 2 on 4 TGVE videos per
   family, Tab. 1's tau row on the same 4 videos for ModelScope), each over its family's
@@ -61,9 +63,11 @@ KERNEL_NAME = "motionlib"
 # 2, 4, Fig. 4, 6). Each group runs in one lane, in this order.
 SHARED_CACHE = (("fig2_families", "fig2_tradeoff"),
                 ("tab1_timestep_range", "tab2_comparison", "tab4_rank", "fig4_qualitative", "fig6_gallery"))
-# Keys of a notebook's paper parameter file that steer the profile, not the notebook (never passed to it).
-PROFILE_KEYS = ("run_families",)
-GUESS_SECONDS = 60.0  # a notebook's expected time when no earlier summary says
+# Keys of a profile's parameter file that steer the profile, not the notebook (never passed to it):
+# ``run_families``, the families it runs for, one run each; ``expected_minutes``, a run's measured time
+# (a number, or {family: number}), which orders the runs on a machine with no earlier summary.
+PROFILE_KEYS = ("run_families", "expected_minutes")
+GUESS_SECONDS = 60.0  # a notebook's expected time when neither an earlier summary nor its parameter file says
 
 
 def ensure_kernelspec() -> str:
@@ -103,6 +107,7 @@ class Run:
     notebook: Path
     out_dir: Path
     parameters: dict
+    expected_seconds: float | None = None  # from the profile's parameter file (``expected_minutes``)
     status: str = "pending"
     seconds: float = 0.0
     error: str = ""
@@ -167,7 +172,7 @@ def plan(profile: str = "smoke", only: list[str] | None = None, out: str | Path 
         if profile == "toy":
             toy = paths.PARAMS_DIR / "toy" / f"{nb.stem}.yaml"
             if toy.is_file():
-                runs.append(Run(nb.stem, nb, root / profile / nb.stem, yaml.safe_load(toy.read_text()) or {}))
+                runs += _toy_runs(nb, toy, root / profile)
             continue
         specific = paths.PARAMS_DIR / profile / f"{nb.stem}.yaml"
         if profile == "quick" and not specific.is_file():
@@ -187,6 +192,23 @@ def plan(profile: str = "smoke", only: list[str] | None = None, out: str | Path 
             declared = notebook_parameters(run.notebook)
             run.parameters.update({k: v for k, v in overrides.items() if k in declared})
     return runs
+
+
+def _toy_runs(nb: Path, params_file: Path, root: Path) -> list[Run]:
+    """The toy profile's runs of one notebook: once, or once per family of ``run_families`` (named
+    ``<notebook>-<family>``, its ``families`` parameter that one family)."""
+    extra = yaml.safe_load(params_file.read_text()) or {}
+    steer = {key: extra.pop(key) for key in PROFILE_KEYS if key in extra}
+    minutes = steer.get("expected_minutes")
+    run_families = steer.get("run_families")
+    if not run_families:
+        seconds = 60.0 * minutes if isinstance(minutes, (int, float)) else None
+        return [Run(nb.stem, nb, root / nb.stem, extra, seconds)]
+    if "families" not in notebook_parameters(nb):
+        raise ParameterError(f"{params_file} names run_families, but {nb.name} has no `families` parameter to set")
+    minutes = minutes if isinstance(minutes, dict) else {}
+    return [Run(f"{nb.stem}-{f}", nb, root / f"{nb.stem}-{f}", {**extra, "families": [f]},
+                60.0 * minutes[f] if f in minutes else None) for f in run_families]
 
 
 def execute(run: Run) -> Run:
@@ -244,7 +266,8 @@ def lanes(runs: list[Run]) -> list[list[Run]]:
 
 
 def _expected_seconds(runs: list[Run]) -> dict[str, float]:
-    """Each run's time in the last summary of this output folder, or :data:`GUESS_SECONDS`."""
+    """Each run's time in the last summary of this output folder, else its parameter file's
+    (``expected_minutes``), else :data:`GUESS_SECONDS`."""
     seconds = {}
     summary = runs[0].out_dir.parent / "reproduce-summary.json" if runs else None
     if summary and summary.is_file():
@@ -253,7 +276,7 @@ def _expected_seconds(runs: list[Run]) -> dict[str, float]:
                        if row.get("status") == "ok"}
         except (ValueError, KeyError, TypeError):
             seconds = {}
-    return {run.name: seconds.get(run.name, GUESS_SECONDS) for run in runs}
+    return {run.name: seconds.get(run.name, run.expected_seconds or GUESS_SECONDS) for run in runs}
 
 
 def _execute_in_lane(run: Run, threads: int) -> Run:
@@ -361,7 +384,8 @@ def print_plan(runs: list[Run], profile: str, gpus: tuple[int, ...] = (1, 8)) ->
     if profile not in ("quick", "paper"):
         expected = _expected_seconds(runs)
         print(f"{profile} profile: {len(runs)} notebook runs on this machine's CPU "
-              f"(expected minutes from the last run into this folder, else {GUESS_SECONDS / 60:.0f} each):")
+              f"(expected minutes from the last run into this folder, else its parameter file's, "
+              f"else {GUESS_SECONDS / 60:.0f}):")
         for run in runs:
             print(f"  {run.name:34s} {expected[run.name] / 60:6.1f} min")
         print("(the GPU projection is for the real checkpoints: --profile quick or paper)")

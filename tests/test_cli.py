@@ -9,7 +9,7 @@ from motionlib import provenance
 from motionlib.cli import main
 from motionlib.data import count_frames, read_video
 from motionlib.errors import ParameterError
-from motionlib.reproduce import cores, notebook_parameters, plan, reproduce, uses_ray
+from motionlib.reproduce import _expected_seconds, cores, lanes, notebook_parameters, plan, reproduce, uses_ray
 
 
 def test_models_lists_the_three_families(capsys):
@@ -212,12 +212,41 @@ def test_the_paper_profile_keeps_the_papers_scope_unless_told_the_families():
 
 def test_toy_profile_runs_the_full_toy_world_measurement_once_per_notebook():
     runs = {r.name: r for r in plan("toy")}
-    assert set(runs) == {"claims", "toyworld"}
+    assert set(runs) == {"claims", "toyworld", "toyworld_transfer-modelscope", "toyworld_transfer-latte"}
     claims = runs["claims"].parameters
     assert claims["clips"] >= 20 and ["family", 50] in claims["settings"] and [1, 25] in claims["settings"]
-    assert runs["toyworld"].parameters["quality_clips"] >= 20 and runs["toyworld"].parameters["transfer_appearances"] >= 6
-    for run in runs.values():  # every profile setting is a parameter of its notebook
+    assert runs["toyworld"].parameters["quality_clips"] >= 20
+    for family in ("modelscope", "latte"):  # one run per family, each measuring that family only
+        transfer = runs[f"toyworld_transfer-{family}"]
+        assert transfer.parameters["families"] == [family] and transfer.parameters["appearances"] >= 6
+        assert transfer.out_dir.name == f"toyworld_transfer-{family}"
+    for run in runs.values():  # every profile setting is a parameter of its notebook, none a profile key
         assert set(run.parameters) <= set(notebook_parameters(run.notebook)), run.name
+        assert run.expected_seconds and run.expected_seconds > 60, run.name  # measured, orders a fresh machine
+
+
+def test_a_fresh_machine_starts_the_longest_toy_runs_first(tmp_path):
+    """With no earlier summary, the parameter files' measured minutes order the runs (longest first), so
+    the two cores share the long ones; an earlier summary's times take over."""
+    runs = plan("toy", out=tmp_path)
+    expected = _expected_seconds(runs)
+    assert expected == {r.name: r.expected_seconds for r in runs}
+    order = [c[0].name for c in sorted(lanes(runs), key=lambda c: -sum(expected[r.name] for r in c))]
+    assert order[:2] == ["claims", "toyworld_transfer-modelscope"]
+    (tmp_path / "toy").mkdir()
+    (tmp_path / "toy" / "reproduce-summary.json").write_text(json.dumps([{"name": "toyworld", "status": "ok",
+                                                                          "seconds": 9999.0}]))
+    assert _expected_seconds(runs)["toyworld"] == 9999.0 and _expected_seconds(runs)["claims"] == 4200.0
+
+
+def test_run_families_in_a_toy_parameter_file_needs_a_families_parameter(tmp_path, monkeypatch):
+    from motionlib import reproduce
+
+    (tmp_path / "toy").mkdir()
+    (tmp_path / "toy" / "fig1_resampling.yaml").write_text("run_families: [latte]\n")
+    monkeypatch.setattr(reproduce.paths, "PARAMS_DIR", tmp_path)
+    with pytest.raises(ParameterError, match="no `families` parameter"):
+        plan("toy", only=["fig1"])
 
 
 def test_the_paper_profile_runs_batch_notebooks_on_ray_and_the_command_line_overrides_it():
