@@ -18,6 +18,7 @@ def test_there_are_notebooks():
 def test_notebook_is_clean_and_parameterised(path):
     nb = nbformat.read(path, as_version=4)
     assert nb.metadata["kernelspec"]["name"] == "python3"
+    assert all(cell.get("id") for cell in nb.cells), "every cell has an id (nbformat 4.5; else every read warns)"
     for cell in nb.cells:
         if cell.cell_type == "code":
             assert not cell.outputs and cell.execution_count is None, "store notebooks without outputs"

@@ -44,16 +44,16 @@ def test_heatmap_labels_go_where_no_readable_size_fits():
     assert not [t for t in ax.texts if t.get_gid() == plotting.CELL_LABEL]
 
 
-def test_an_executed_notebook_shows_each_saved_figure_once(tmp_path):
+def test_an_executed_notebook_shows_each_saved_figure_once_and_no_stray_warning(tmp_path):
     """save_figure closes the figure, so the inline backend does not draw it a second time beside the
-    cell's result (the report showed every figure twice)."""
+    cell's result (the report showed every figure twice); importing motionlib silences tqdm's widget warning."""
     import nbformat
     from nbclient import NotebookClient
 
     from motionlib.reproduce import ensure_kernelspec
 
     nb = nbformat.v4.new_notebook()
-    setup = ("import matplotlib.pyplot as plt\nfrom motionlib import plotting\n"
+    setup = ("import matplotlib.pyplot as plt\nfrom motionlib import plotting\nimport tqdm.auto\n"
              f"out = {str(tmp_path)!r}\n")
     as_result = "fig, ax = plt.subplots()\nax.plot([0, 1])\nplotting.save_figure(fig, out, 'a', {'what': 't'})\nfig\n"
     as_display = ("for name in ('b', 'c'):\n    fig, ax = plt.subplots()\n    ax.plot([1, 0])\n"
@@ -62,3 +62,6 @@ def test_an_executed_notebook_shows_each_saved_figure_once(tmp_path):
     NotebookClient(nb, kernel_name=ensure_kernelspec(), timeout=120, resources={"metadata": {"path": str(tmp_path)}}).execute()
     images = [sum("image/png" in o.get("data", {}) for o in cell.outputs) for cell in nb.cells]
     assert images == [0, 1, 2]
+    # and no stray warnings: tqdm.auto's "IProgress not found" without ipywidgets is filtered by motionlib
+    stderr = [o.get("text", "") for cell in nb.cells for o in cell.outputs if o.get("name") == "stderr"]
+    assert not stderr, stderr
