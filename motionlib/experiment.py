@@ -60,7 +60,7 @@ def open_experiment(notebook: str, family: str, source: str, *, device: str = "c
     from motionlib.models import load_model
 
     plotting.use_style()
-    out = paths.output_dir(notebook, out_dir)
+    out = paths.output_dir(notebook, out_dir, by=(family,))
     model = load_model(family, source, device=device, seed=seed)
     clip_model = clip_scorer(clip, model, device=device)
     pick_model = None if pick == "none" else pick_scorer(pick, model, device=device)

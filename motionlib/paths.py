@@ -12,7 +12,10 @@ move the writable locations:
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+
+from motionlib.errors import ParameterError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 ASSETS_DIR = PACKAGE_DIR / "assets"
@@ -39,9 +42,16 @@ def cache_dir() -> Path:
     return Path(os.environ.get("MOTIONLIB_CACHE", REPO_ROOT / ".cache")).resolve()
 
 
-def output_dir(name: str, root: str | os.PathLike | None = None) -> Path:
-    """``<root or figures_dir()>/<name>``, created if missing. ``name`` is usually a notebook stem."""
-    path = Path(root) if root else figures_dir() / name
+def output_dir(name: str, root: str | os.PathLike | None = None, *, by: tuple | list = ()) -> Path:
+    """``root`` if given (``motionlib reproduce`` gives one per run), else ``figures_dir()/<name>[-<by>...]``,
+    created if missing. ``name`` is usually a notebook stem; ``by``, the parameters that tell a hand run
+    apart (a single-family notebook passes its family), so that a run for Latte does not replace the
+    last run for ModelScope: ``figures/fig2_tradeoff-latte/``."""
+    parts = [str(v) for v in by]
+    bad = [v for v in parts if not re.fullmatch(r"[A-Za-z0-9._+-]+", v)]
+    if bad:
+        raise ParameterError(f"output folder parts must be plain names (letters, digits, . _ + -), got {bad}")
+    path = Path(root) if root else figures_dir() / "-".join([name, *parts])
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -78,3 +78,61 @@ def test_papermill_reads_every_parameter(path, caplog):
     assert list(papermill.inspect_notebook(str(path))) == assigned
     assert "Unable to parse" not in caplog.text
     assert list(notebook_parameters(path)) == assigned
+
+
+def _papermill_commands() -> list[tuple[str, list[str]]]:
+    """Every papermill command the docs, notebooks and parameter files show: (where, its tokens)."""
+    import json
+    import re
+    import shlex
+
+    root = paths.REPO_ROOT
+    texts = {str(p.relative_to(root)): p.read_text() for p in [root / "README.md", root / "figures" / "README.md",
+                                                               *sorted((root / "docs").glob("*.md"))]}
+    texts.update({str(p.relative_to(root)): p.read_text() for p in sorted(paths.PARAMS_DIR.rglob("*.yaml"))})
+    for nb in NOTEBOOKS:
+        texts[str(nb.relative_to(root))] = "\n".join("".join(c["source"]) for c in json.loads(nb.read_text())["cells"])
+    found = []
+    for where, text in texts.items():
+        for match in re.finditer(r"papermill\s+(?:notebooks/|\S+\.ipynb|-f\s)[^`\n)#]*(?:\n(?!\n)[^`\n)#]*)?", text):
+            command = re.split(r"`|\s#", match.group(0))[0]
+            found.append((where, shlex.split(" ".join(command.split()))))
+    return found
+
+
+def _convention_problems(commands: list[tuple[str, list[str]]]) -> list[str]:
+    from motionlib.families import paper_names
+
+    problems = []
+    for where, tokens in commands:
+        if "--cwd" in tokens:
+            problems.append(f"{where}: --cwd ({' '.join(tokens)})")
+        if len(tokens) > 1 and not tokens[1].startswith("-"):
+            if not tokens[1].startswith("notebooks/"):
+                problems.append(f"{where}: the notebook is not named from the repository root: {tokens[1]}")
+            elif "<" not in tokens[1] and not (paths.REPO_ROOT / tokens[1]).is_file():
+                problems.append(f"{where}: no such notebook {tokens[1]}")
+        for name in [tokens[i + 1] for i, t in enumerate(tokens[:-1]) if t == "-f"]:
+            if name.split(".")[0].isupper():  # a placeholder (PARAMS.yaml)
+                continue
+            for f in [name.replace("<family>", fam) for fam in paper_names()] if "<family>" in name else [name]:
+                if not (paths.REPO_ROOT / f).is_file():
+                    problems.append(f"{where}: -f {f} is not a file under the repository root")
+    return problems
+
+
+def test_every_papermill_command_shown_runs_from_the_repository_root():
+    """One convention everywhere: run from the repository root, `papermill notebooks/<nb>.ipynb OUT -f
+    notebooks/params/...`; every notebook and parameter file named exists (``<family>``: each family's)."""
+    commands = _papermill_commands()
+    assert len(commands) >= 10  # the notebooks' paper-settings lines, docs/reproduce.md, the parameter files
+    problems = _convention_problems(commands)
+    assert not problems, "\n".join(problems)
+
+
+def test_a_papermill_line_of_another_convention_is_caught():
+    bad = [("x.md", "papermill fig2_tradeoff.ipynb out.ipynb -f params/paper/latte.yaml --cwd notebooks".split()),
+           ("y.md", "papermill notebooks/fig2_tradeoff.ipynb out.ipynb -f notebooks/params/paper/sora.yaml".split()),
+           ("z.md", "papermill notebooks/fig9.ipynb out.ipynb".split())]
+    problems = _convention_problems(bad)
+    assert len(problems) == 5 and all(p.split(":")[0] in {"x.md", "y.md", "z.md"} for p in problems)
