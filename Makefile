@@ -36,8 +36,12 @@ env: $(RUNTIME)
 
 # JupyterLab refuses to start as root (containers, cloud notebooks) unless told: as the Jupyter
 # Docker stacks do, pass --allow-root when running as root.
+# JupyterLab rooted at the repository (figures/ and docs/ in its file browser), opening in notebooks/, with
+# one kernel, "Python 3 (motionlib)", on which every notebook opens (scripts/jupyter_lab_config.json).
 lab: $(LAB)
-	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
+	$(BIN)/python -c 'from motionlib.reproduce import ensure_kernelspec; ensure_kernelspec()'
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) --config=scripts/jupyter_lab_config.json \
+		--ServerApp.root_dir=$(CURDIR)
 
 # The runtime (requirements/runtime.lock) is all `make reproduce` needs; the test and lab stacks go
 # on top of it only for `make test` and `make lab` (scripts/split_lock.py writes the three locks).

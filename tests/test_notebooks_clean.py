@@ -136,3 +136,25 @@ def test_a_papermill_line_of_another_convention_is_caught():
            ("z.md", "papermill notebooks/fig9.ipynb out.ipynb".split())]
     problems = _convention_problems(bad)
     assert len(problems) == 5 and all(p.split(":")[0] in {"x.md", "y.md", "z.md"} for p in problems)
+
+
+def test_make_lab_offers_one_kernel_on_which_every_notebook_opens():
+    """`make lab` (scripts/jupyter_lab_config.json): the only kernel is motionlib's, so JupyterLab opens each
+    notebook (kernelspec python3, language python) on it: it takes the spec of the notebook's name, else
+    the one spec of its language. The server is rooted at the repository, so figures/ is in reach."""
+    import json
+
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    from motionlib.reproduce import KERNEL_NAME, ensure_kernelspec
+
+    config = json.loads((paths.REPO_ROOT / "scripts" / "jupyter_lab_config.json").read_text())
+    ensure_kernelspec()
+    specs = KernelSpecManager(allowed_kernelspecs=set(config["KernelSpecManager"]["allowed_kernelspecs"])).get_all_specs()
+    assert list(specs) == [KERNEL_NAME] and config["MappingKernelManager"]["default_kernel_name"] == KERNEL_NAME
+    for path in NOTEBOOKS:
+        wanted = nbformat.read(path, as_version=4).metadata["kernelspec"]
+        same_language = [n for n, s in specs.items() if s["spec"]["language"] == wanted["language"]]
+        assert wanted["name"] in specs or same_language == [KERNEL_NAME], path.name
+    recipe = (paths.REPO_ROOT / "Makefile").read_text().split("\nlab:")[1].split("\n\n")[0]
+    assert "--config=scripts/jupyter_lab_config.json" in recipe and "--ServerApp.root_dir=$(CURDIR)" in recipe
