@@ -233,6 +233,15 @@ def cmd_reproduce(args) -> int:
         from motionlib.executors import check_executor
 
         check_executor("ray")  # before any notebook starts: say how to install Ray (or to use --executor serial)
+    if args.profile in ("quick", "paper"):  # the real checkpoints: refuse before any notebook if one is missing
+        from motionlib.prerequisites import print_checklist
+        from motionlib.reproduce import prerequisites
+
+        missing = print_checklist(prerequisites(runs))
+        if missing:
+            raise ParameterError(f"{missing} prerequisite{'s' if missing > 1 else ''} of the {args.profile} profile "
+                                 "missing (listed above, each with the command that fetches it; "
+                                 "docs/real-checkpoints.md); --only runs the notebooks whose prerequisites are here")
     runs = execute_all(runs, args.profile, args.jobs)
     print_summary(runs)
     return 0 if all(r.status == "ok" for r in runs) else 1

@@ -11,6 +11,13 @@ class MotionlibError(Exception):
     """Base class: a problem with the user's input or environment, explained in one sentence."""
 
 
+def reason(err: BaseException) -> str:
+    """What a library's exception says, whole, on one line (its lines joined, spaces collapsed): quoted
+    inside our messages, never cut mid-sentence."""
+    text = " ".join(str(err).split())
+    return text or type(err).__name__
+
+
 class UnknownFamilyError(MotionlibError, KeyError):
     def __str__(self) -> str:  # KeyError would otherwise quote the message
         return str(self.args[0])

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from motionlib.devices import resolve_device
-from motionlib.errors import ParameterError, WeightsNotFoundError
+from motionlib.errors import ParameterError, WeightsNotFoundError, reason
 from motionlib.provenance import TINY
 
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -247,11 +247,6 @@ def _mean_cosine(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a * b).sum(dim=-1).mean())
 
 
-def _short_reason(err: Exception, limit: int = 160) -> str:
-    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 # --------------------------------------------------------------------------- CLIP (open_clip)
 
 
@@ -320,7 +315,7 @@ def load_clip_scorer(name: str = "ViT-L-14", pretrained: str = "openai", device:
     except (RuntimeError, OSError, ValueError) as err:
         raise WeightsNotFoundError(
             f"open_clip weights {name} pretrained={pretrained!r}{hub} could not be loaded "
-            f"({_short_reason(err)}); {how_to}"
+            f"({reason(err)}); {how_to}"
         ) from err
     cfg = open_clip.get_model_preprocess_cfg(model)
     size = cfg["size"] if isinstance(cfg["size"], int) else cfg["size"][0]
@@ -450,7 +445,7 @@ def load_pick_scorer(
     except (OSError, ValueError) as err:
         raise WeightsNotFoundError(
             f"PickScore weights could not be loaded (model {model!r}, processor {processor!r}: "
-            f"{_short_reason(err)}); fetch them once with network access (`hf download {model}` and "
+            f"{reason(err)}); fetch them once with network access (`hf download {model}` and "
             f"`hf download {processor}`) or pass local folders"
         ) from err
     images = proc.image_processor

@@ -375,10 +375,18 @@ def print_summary(runs: list[Run]) -> None:
         print(f"FAILED {r.name}: {r.error}\n  see the executed notebook {r.out_dir / r.notebook.name}")
 
 
+def prerequisites(runs: list[Run]) -> list:
+    """What the runs need on this machine (:mod:`motionlib.prerequisites`), checked with no network."""
+    from motionlib.prerequisites import check
+
+    return check([(run.name, {**notebook_parameters(run.notebook), **run.parameters}) for run in runs])
+
+
 def print_plan(runs: list[Run], profile: str, gpus: tuple[int, ...] = (1, 8)) -> None:
     """What ``reproduce`` would run, computing and writing nothing: each notebook run, and for the
-    real-weight profiles its units, how many are already in the cache, and the projected GPU time
-    (:mod:`motionlib.projection`) of all of them and of those left."""
+    real-weight profiles its units, how many are already in the cache, the projected GPU time
+    (:mod:`motionlib.projection`) of all of them and of those left, and the checklist of what they
+    need on this machine (:func:`prerequisites`), each missing item with the command that fetches it."""
     from motionlib.projection import CacheIndex, project
 
     if profile not in ("quick", "paper"):
@@ -408,6 +416,9 @@ def print_plan(runs: list[Run], profile: str, gpus: tuple[int, ...] = (1, 8)) ->
     print("Cached = a cache entry records the unit's family, source, caption (and edit), grid or adapter "
           "(tau, projections, rank, mode) and holds all its windows or samples; resolution, guidance and "
           "training settings are not compared (motionlib.projection.CacheIndex).")
+    from motionlib.prerequisites import print_checklist
+
+    print_checklist(prerequisites(runs))
 
 
 def _hours(h: float) -> str:

@@ -145,6 +145,23 @@ def test_missing_hub_weights_give_a_clear_error(monkeypatch):
     assert "damo-vilab/text-to-video-ms-1.7b" in message and "--source" in message
     assert "\n" not in message
 
+    # whole: the library's reason is quoted to its end, not cut mid-sentence (it was cut at 200 characters)
+    from motionlib.models import loading
+
+    long_reason = "the model is not fully cached locally (" + "x " * 150 + "and outgoing traffic has been disabled.)"
+
+    class Refusing:
+        @staticmethod
+        def from_pretrained(*args, **kwargs):
+            raise OSError(long_reason + "\nSecond line of the reason.")
+
+    monkeypatch.setattr(loading, "pipeline_class", lambda spec: Refusing)
+    with pytest.raises(WeightsNotFoundError) as err:
+        load_model("modelscope", "hub")
+    whole = " ".join(long_reason.split())
+    assert whole in str(err.value) and "Second line of the reason." in str(err.value)
+    assert str(err.value).endswith("with it") and "\n" not in str(err.value)
+
 
 def test_bad_sources_and_families(tmp_path):
     with pytest.raises(UnknownFamilyError, match="modelscope, latte, cogvideox"):

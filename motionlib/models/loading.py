@@ -30,7 +30,7 @@ import torch
 
 from motionlib import families, paths
 from motionlib.devices import resolve_device
-from motionlib.errors import ParameterError, UnknownSourceError, WeightsNotFoundError
+from motionlib.errors import ParameterError, UnknownSourceError, WeightsNotFoundError, reason
 from motionlib.models.base import FamilyDefaults, FamilySpec, VideoModel
 
 
@@ -255,10 +255,9 @@ def _load_pipeline(spec: FamilySpec, kind: str, where: str, dtype: torch.dtype):
         with quiet_diffusers():
             return pipeline_class(spec).from_pretrained(where, dtype=dtype)
     except (OSError, ValueError, EnvironmentError) as err:
-        reason = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
         raise WeightsNotFoundError(
             f"{spec.title} weights could not be loaded from {'hub id ' if kind == 'hub' else ''}"
-            f"{where!r} ({reason}); {how_to}"
+            f"{where!r} ({reason(err)}); {how_to}"
         ) from err
 
 
