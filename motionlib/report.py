@@ -26,6 +26,25 @@ import pandas as pd
 from motionlib import paths
 from motionlib.errors import MotionlibError, ResultsNotFoundError
 
+OFFLINE_TEMPLATE = "motionlib_offline"  # motionlib/assets/report/<this>: the page opens with no network
+# The index's sections, in the paper's order: notebook stem -> the paper item it reproduces.
+PAPER_ITEMS = {
+    "fig1_resampling": "Fig. 1: resampling with an edited caption over timestep windows",
+    "fig2_tradeoff": "Fig. 2: the motion-appearance trade-off over (tau_start, tau_end)",
+    "fig2_families": "Fig. 2: the three families side by side",
+    "tab1_timestep_range": "Tab. 1: the timestep range of the motion LoRA",
+    "tab2_comparison": "Tab. 2: against prior methods",
+    "tab3_projections": "Tab. 3: which attention projections",
+    "tab4_rank": "Tab. 4: LoRA rank and direct tuning",
+    "fig4_qualitative": "Fig. 4: qualitative comparison",
+    "fig6_gallery": "Fig. 5-6: gallery",
+    "tab5_user_study": "Tab. 5: user study",
+    "claims": "The paper's claims, judged in the toy world",
+    "toyworld_transfer": "Tab. 1 in the toy world: paired direction transfer",
+    "toyworld": "The toy world: its oracle, samples and quality",
+    "00_tour": "Tour: load a family, sample a clip",
+}
+OTHER_ITEM = "Other notebooks"
 INLINE_ROWS = 30  # CSVs with at most this many rows are shown as tables; longer ones are linked
 PAPER_NOTE = "Columns marked (paper) hold the paper's published numbers, beside ours as computed here."
 
@@ -185,13 +204,15 @@ def page_header(page: Page, profile: str) -> str:
 
 
 def _exporter():
-    """nbconvert's HTML exporter (the lab template), images embedded."""
+    """nbconvert's HTML exporter, images embedded, on the lab template with nothing loaded from the network
+    (``motionlib/assets/report/motionlib_offline``: no require.js, MathJax or mermaid; wide tables scroll)."""
     try:
         from nbconvert import HTMLExporter
     except ImportError:  # an environment made before nbconvert joined the runtime lock
         raise MotionlibError("the report needs nbconvert: `make env` (or `pip install -r requirements/runtime.lock`) "
                              "installs it") from None
-    return HTMLExporter(embed_images=True)
+    return HTMLExporter(embed_images=True, template_name=OFFLINE_TEMPLATE,
+                        extra_template_basedirs=[str(paths.ASSETS_DIR / "report")])
 
 
 def _export(exporter, nb, title: str, header: str) -> str:
@@ -205,22 +226,31 @@ def _export(exporter, nb, title: str, header: str) -> str:
     return exporter.from_notebook_node(nb)[0]
 
 
+def paper_item(page: Page) -> str:
+    """The paper item a page reproduces (:data:`PAPER_ITEMS`, by its notebook), else :data:`OTHER_ITEM`."""
+    return PAPER_ITEMS.get(page.notebook.stem, OTHER_ITEM)
+
+
 def _index(pages: list[Page], profile: str) -> str:
-    rows = []
-    for page in pages:
-        thumb = (f'<img src="{html.escape(_href(page, page.figures[0]))}" '
-                 f'alt="{html.escape(page.figures[0].name)}" style="max-width:240px">' if page.figures else "")
-        rows.append(f"<tr><td>{_link(quote(page.name + '.html'), page.name)}</td><td>{html.escape(page.status)}</td>"
-                    f"<td><b>{html.escape(page.short_labels)}</b> {html.escape(', '.join(page.models))}</td>"
-                    f"<td>{thumb}</td><td>{len(page.figures)} figures, {len(page.tables)} tables &middot; "
-                    f"{_link(_href(page, page.notebook), 'notebook')}</td></tr>")
+    order = list(PAPER_ITEMS.values()) + [OTHER_ITEM]
+    sections = []
+    for item in sorted({paper_item(p) for p in pages}, key=order.index):
+        rows = []
+        for page in [p for p in pages if paper_item(p) == item]:
+            thumb = (f'<img src="{html.escape(_href(page, page.figures[0]))}" '
+                     f'alt="{html.escape(page.figures[0].name)}" style="max-width:240px">' if page.figures else "")
+            rows.append(f"<tr><td>{_link(quote(page.name + '.html'), page.name)}</td>"
+                        f"<td>{html.escape(page.status)}</td>"
+                        f"<td><b>{html.escape(page.short_labels)}</b> {html.escape(', '.join(page.models))}</td>"
+                        f"<td>{thumb}</td><td>{len(page.figures)} figures, {len(page.tables)} tables &middot; "
+                        f"{_link(_href(page, page.notebook), 'notebook')}</td></tr>")
+        sections.append(f"<h2>{html.escape(item)}</h2><table><thead><tr><th>run</th><th>status</th><th>model</th>"
+                        "<th>first figure</th><th>contents</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
     labels = sorted({label for page in pages for label in page.labels})
     return ('<div class="jp-RenderedHTMLCommon motionlib-report">'
             f"<h1>motionlib results: profile {html.escape(profile)}</h1>"
-            f"<p>{len(pages)} executed notebooks. {PAPER_NOTE}</p><ul>"
-            + "".join(f"<li>{_label_html(label)}</li>" for label in labels)
-            + "</ul><table><thead><tr><th>notebook</th><th>status</th><th>model</th><th>first figure</th>"
-            "<th>contents</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table></div>")
+            f"<p>{len(pages)} executed notebooks, by the paper item each reproduces. {PAPER_NOTE}</p><ul>"
+            + "".join(f"<li>{_label_html(label)}</li>" for label in labels) + "</ul>" + "".join(sections) + "</div>")
 
 
 def build_report(profile_dir: str | Path, out_dir: str | Path | None = None) -> Path:

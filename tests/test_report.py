@@ -176,3 +176,29 @@ def test_report_of_a_real_reproduce_run(tmp_path, driver):
     assert "fig1_resampling/fig1_resampling.provenance.json" in seen["relative"]
     assert seen["text"].count(provenance.TOY_LABEL) >= 2
     check_screenshot(driver, tmp_path / "fig1_resampling.png")
+
+
+def test_the_report_loads_nothing_from_the_network_and_its_index_is_by_paper_item(tmp_path):
+    """Offline: no script, stylesheet or module import from a URL (nbconvert's lab template loads
+    require.js, MathJax and mermaid from a CDN). The index groups runs under the paper item each reproduces."""
+    import re
+
+    from motionlib.report import OTHER_ITEM, PAPER_ITEMS
+
+    root = tmp_path / "figures" / "smoke"
+    for name in ("tab1_timestep_range-latte", "fig1_resampling", "tab1_timestep_range-modelscope", "odd"):
+        run = _run(root, name, TOY)
+        stem = name.split("-")[0]
+        (run / f"{name}.ipynb").rename(run / f"{stem}.ipynb")  # the executed notebook keeps its notebook's name
+    index = build_report(root, tmp_path / "report")
+    for page in index.parent.glob("*.html"):
+        text = page.read_text()
+        remote = re.findall(r"""<(?:script|link|img)[^>]*(?:src|href)=["']https?://[^"']*|import[^;\n]*["']https?://""", text)
+        assert not remote, (page.name, remote[:3])
+    text = index.read_text()
+    headings = [h for h in re.findall(r"<h2>([^<]*)</h2>", text)]
+    assert headings == [PAPER_ITEMS["fig1_resampling"], PAPER_ITEMS["tab1_timestep_range"], OTHER_ITEM]
+    tab1 = text.split(f"<h2>{PAPER_ITEMS['tab1_timestep_range']}</h2>")[1].split("<h2>")[0]
+    assert "tab1_timestep_range-latte.html" in tab1 and "tab1_timestep_range-modelscope.html" in tab1
+    page = (index.parent / "tab1_timestep_range-latte.html").read_text()
+    assert "overflow-x: auto" in page  # wide tables scroll
