@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 import numpy as np
 
-from motionlib import provenance
+from motionlib import figure_check, provenance
 
 ONE_COLUMN_IN = 3.3
 TWO_COLUMN_IN = 7.0
@@ -59,8 +59,10 @@ def save_figure(fig, out_dir: str | Path, stem: str, rec: dict[str, Any]) -> lis
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     fit_cell_labels(fig)
+    fit_point_labels(fig)
     if provenance.label(rec):
         fig.text(0.5, 1.0, provenance.label(rec), ha="center", va="bottom", fontsize=6, color="#D55E00")
+    figure_check.enforce(fig, stem)  # overlaps, legends over data, empty panels, small text
     meta = {"Title": stem, "Subject": rec.get("what", ""), "Keywords": rec.get("label", "")}
     written = []
     for ext in ("pdf", "png"):
@@ -108,13 +110,14 @@ def window_heatmap(ax, table, value: str, cmap: str = "cividis", label: str | No
     grid = table.pivot_table(index="tau_start", columns="tau_end", values=value, aggfunc="mean")
     grid = grid.sort_index(ascending=False).sort_index(axis=1)
     image = ax.imshow(np.ma.masked_invalid(grid.to_numpy(float)), cmap=cmap, aspect="auto")
-    ax.set_xticks(range(grid.shape[1]), [str(c) for c in grid.columns], rotation=90)
-    ax.set_yticks(range(grid.shape[0]), [str(r) for r in grid.index])
-    ax.set_xlabel(r"$\tau_{end}$")
-    ax.set_ylabel(r"$\tau_{start}$")
+    for set_ticks, labels in ((ax.set_xticks, grid.columns), (ax.set_yticks, grid.index)):
+        every = max(1, int(np.ceil(len(labels) / MAX_HEATMAP_TICKS)))  # upright labels that fit side by side
+        set_ticks(range(0, len(labels), every), [str(v) for v in list(labels)[::every]])
+    ax.set_xlabel(r"$\tau_{\mathrm{end}}$")
+    ax.set_ylabel(r"$\tau_{\mathrm{start}}$")
     title = label or value
     if len(reference):
-        title += f" (no edit: {reference.mean():.2f})"
+        title += f"\n(no edit: {reference.mean():.2f})"
     ax.set_title(title)
     values = grid.to_numpy(float)
     lo, hi = np.nanmin(values), np.nanmax(values)
@@ -127,7 +130,8 @@ def window_heatmap(ax, table, value: str, cmap: str = "cividis", label: str | No
 
 
 CELL_LABEL = "cell-label"  # gid of a heatmap cell's annotation (fit_cell_labels finds them by it)
-CELL_FONT = (3.0, 4.5)  # points: the smallest readable, and the size a label starts at
+CELL_FONT = (figure_check.MIN_POINTS, 6.0)  # points: the smallest the figure check allows, and the size a label starts at
+MAX_HEATMAP_TICKS = 6  # a heatmap labels every k-th row and column, at most this many
 
 
 def fit_cell_labels(fig) -> None:
@@ -149,6 +153,48 @@ def fit_cell_labels(fig) -> None:
                 t.remove()
             else:
                 t.set_fontsize(size)
+
+
+POINT_LABEL = "point-label"  # gid of a point's label that fit_point_labels places
+POINT_OFFSETS = ((3, 2), (3, -2), (-3, 2), (-3, -2), (0, 5), (0, -5), (6, 0), (-6, 0))  # points from the point
+
+
+def point_label(ax, text: str, xy, *, priority: int = 0, fontsize: float = 6.0):
+    """A label for the data point ``xy``, placed by :func:`fit_point_labels` when the figure is saved
+    (lower ``priority`` first) where it overlaps no other label, else left out."""
+    t = ax.annotate(text, xy, xytext=POINT_OFFSETS[0], textcoords="offset points", fontsize=fontsize,
+                    ha="left", va="bottom", gid=POINT_LABEL, annotation_clip=True)
+    t.motionlib_priority = priority
+    return t
+
+
+def fit_point_labels(fig) -> None:
+    """After layout, move each :func:`point_label` to the first of :data:`POINT_OFFSETS` where it lies
+    inside its axes and overlaps no label placed before it, nor a legend or other text there; remove it
+    where none does. :func:`save_figure` calls it; a no-op for figures without point labels."""
+    labels = {ax: sorted((t for t in ax.texts if t.get_gid() == POINT_LABEL),
+                         key=lambda t: getattr(t, "motionlib_priority", 0)) for ax in fig.axes}
+    if not any(labels.values()):
+        return
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    for ax, texts in labels.items():
+        inside = ax.get_window_extent(renderer)
+        taken = [t.get_window_extent(renderer) for t in ax.texts if t.get_gid() != POINT_LABEL and t.get_text()]
+        if ax.get_legend() is not None:
+            taken.append(ax.get_legend().get_window_extent(renderer))
+        for t in texts:
+            for dx, dy in POINT_OFFSETS:
+                t.xyann = (dx, dy)
+                t.set_ha("left" if dx > 0 else "right" if dx < 0 else "center")
+                t.set_va("bottom" if dy > 0 else "top" if dy < 0 else "center")
+                box = t.get_window_extent(renderer)
+                if (box.x0 >= inside.x0 and box.x1 <= inside.x1 and box.y0 >= inside.y0 and box.y1 <= inside.y1
+                        and not any(box.overlaps(other) for other in taken)):
+                    taken.append(box)
+                    break
+            else:
+                t.remove()
 
 
 def _cell_label(v: float, values: np.ndarray) -> str:
@@ -181,8 +227,10 @@ def tradeoff_curve(ax, curve, tau_star: int | None = None, color: str = PALETTE[
     if "pareto" in curve:
         front = curve[curve["pareto"]]
         ax.plot(front["clip_change"], front["flow_similarity"], color=color, lw=1, zorder=2)
-    for tau, xi, yi in zip(curve["tau_start"], x, y):
-        ax.annotate(str(int(tau)), (xi, yi), xytext=(2, 2), textcoords="offset points", fontsize=5)
+    on_front = curve["pareto"].to_numpy(bool) if "pareto" in curve else np.zeros(len(curve), bool)
+    for tau, xi, yi, front in zip(curve["tau_start"], x, y, on_front):
+        # placed at save time (fit_point_labels): tau* first, then the frontier; a label that fits nowhere is left out
+        point_label(ax, str(int(tau)), (xi, yi), priority=0 if tau == tau_star else 1 if front else 2)
     if tau_star is not None:
         star = curve[curve["tau_start"] == tau_star]
         ax.scatter(star["clip_change"], star["flow_similarity"], s=60, facecolors="none",
@@ -200,13 +248,24 @@ def tradeoff_figure(tradeoffs: dict, width: str = "two"):
     fig, axes = figure(width, aspect=1.25 if n > 1 else 2.4, nrows=3, ncols=n, layout="constrained", squeeze=False)
     for j, (name, tradeoff) in enumerate(tradeoffs.items()):
         for i, (value, label) in enumerate([("clip_change", "CLIP score change"), ("flow_similarity", "flow similarity")]):
-            image = window_heatmap(axes[i, j], tradeoff.summary, value, label=f"{name}: {label}")
+            image = window_heatmap(axes[i, j], tradeoff.summary, value, label=f"{name}\n{label}" if i == 0 else label)
             fig.colorbar(image, ax=axes[i, j], shrink=0.8)
         color = family_color(name.split()[0], j)
-        tradeoff_curve(axes[2, j], tradeoff.curve, tradeoff.tau_star, color=color, label=name,
+        tradeoff_curve(axes[2, j], tradeoff.curve, tradeoff.tau_star, color=color, label=f"{name}: tau_start",
                        no_edit=tradeoff.no_edit, tau_star_interval=tradeoff.tau_star_interval)
-        axes[2, j].legend(frameon=False, fontsize=5)
+        tradeoff_legend(axes[2, j])
     return fig
+
+
+def tradeoff_legend(ax) -> None:
+    """The trade-off curve's legend below its axes, with the marks that carry no label explained."""
+    from matplotlib.lines import Line2D
+
+    handles, labels = ax.get_legend_handles_labels()
+    color = handles[0].get_edgecolor()[0] if handles and hasattr(handles[0], "get_edgecolor") else "0.3"
+    handles += [Line2D([], [], color=color, lw=1), Line2D([], [], color=color, alpha=0.4, lw=0.6, marker="|")]
+    labels += ["Pareto frontier", "95% interval over videos"]
+    ax.legend(handles, labels, frameon=False, fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncols=1)
 
 
 def _word_key(word: str) -> str:
@@ -330,8 +389,11 @@ def metric_panels(summary, x: str, *, color: str = PALETTE[0], xlabel: str = "",
     import matplotlib.ticker
     from motionlib.tables import metric_name, table_metrics
 
-    metrics = table_metrics(summary)
-    fig, axes = figure("two", aspect=0.3 if len(metrics) <= 3 else 0.25, ncols=len(metrics), layout="constrained")
+    metrics = [m for m in table_metrics(summary) if summary[m].notna().any()]  # (PickScore: none for toy models)
+    left_out = [metric_name(m) for m in table_metrics(summary) if m not in metrics]
+    fig, axes = figure("two", aspect=0.3 if len(metrics) <= 3 else 0.25, ncols=len(metrics), layout="constrained",
+                       squeeze=False)
+    axes = axes[0]
     s = summary.sort_values(x)
     for ax, metric in zip(axes, metrics):
         ax.errorbar(s[x], s[metric], yerr=_errors(s[metric], s[metric + "_lo"], s[metric + "_hi"]),
@@ -348,8 +410,10 @@ def metric_panels(summary, x: str, *, color: str = PALETTE[0], xlabel: str = "",
             for set_formatter in (ax.xaxis.set_major_formatter, ax.xaxis.set_minor_formatter):
                 set_formatter(matplotlib.ticker.EngFormatter(sep=""))
             ax.margins(x=0.15, y=0.25)
-        ax.set_xlabel(xlabel)
         ax.set_title(metric_name(metric))
+    note = f"   (not computed for this model, left out: {', '.join(left_out)})" if left_out else ""
+    if xlabel or note:
+        fig.supxlabel(xlabel + note, fontsize=plt.rcParams["axes.labelsize"])  # one x-label for every panel
     return fig
 
 

@@ -60,14 +60,38 @@ def _value(x: float) -> str:
     return "-" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{x:.2f}"
 
 
+OTHER_SCALE = "ours, other scale"  # the header of our column where our scorer is not the paper's
+
+
+def unlike_scales(clip_model, pick_model) -> tuple[str, ...]:
+    """The metrics whose scorer here is not the paper's (the paper: CLIP ViT-L/14 ``openai`` and
+    PickScore_v1): a tiny or toy CLIP's scores lie on another scale than the paper's column."""
+    out = []
+    if clip_model is None or not (str(clip_model.name).startswith("ViT-L-14") and clip_model.pretrained == "openai"):
+        out += ["text_alignment", "temporal_consistency"]
+    if pick_model is not None and pick_model.model_id != "yuvalkirstain/PickScore_v1":
+        out.append("pick_score")
+    return tuple(out)
+
+
+def scale_note(unlike: tuple[str, ...]) -> str:
+    """The caption's sentence for :func:`unlike_scales` columns ("" when every scorer is the paper's)."""
+    if not unlike:
+        return ""
+    names = ", ".join(metric_name(m) for m in unlike)
+    return (f" Columns marked ({OTHER_SCALE}): {names} from a scorer that is not the paper's (a tiny or toy "
+            "CLIP or PickScore), on another scale: compare rows within them, not with the paper's column.")
+
+
 def beside_paper(ours: pd.DataFrame, paper: pd.DataFrame | None, key: str,
-                 metrics: tuple[str, ...] | None = None) -> pd.DataFrame:
+                 metrics: tuple[str, ...] | None = None, unlike: tuple[str, ...] = ()) -> pd.DataFrame:
     """One string row per ``key`` value: ours as ``mean [lo, hi]`` and the paper's value.
 
     ``ours`` is :func:`motionlib.evaluation.summarize` output (``<metric>``, ``<metric>_lo``,
     ``<metric>_hi``); rows of ``paper`` without a match in ``ours`` appear with ours as "-", and
     rows of ours the paper does not have get "-" for the paper. ``metrics``: :func:`table_metrics`
-    of ``ours`` by default.
+    of ``ours`` by default. ``unlike`` (:func:`unlike_scales`): metrics whose column is headed
+    ``(ours, other scale)`` instead of ``(ours)``.
     """
     metrics = metrics or table_metrics(ours)
     paper = paper if paper is not None else pd.DataFrame(columns=[key, *metrics])
@@ -80,9 +104,10 @@ def beside_paper(ours: pd.DataFrame, paper: pd.DataFrame | None, key: str,
             name = metric_name(m)
             if len(mine) and m in mine and not np.isnan(mine[m].iloc[0]):
                 r = mine.iloc[0]
-                row[f"{name} (ours)"] = f"{r[m]:.2f} [{r[m + '_lo']:.2f}, {r[m + '_hi']:.2f}]"
+                row[f"{name} ({OTHER_SCALE if m in unlike else 'ours'})"] = \
+                    f"{r[m]:.2f} [{r[m + '_lo']:.2f}, {r[m + '_hi']:.2f}]"
             else:
-                row[f"{name} (ours)"] = "-"
+                row[f"{name} ({OTHER_SCALE if m in unlike else 'ours'})"] = "-"
             row[f"{name} (paper)"] = _value(theirs[m].iloc[0]) if len(theirs) and m in theirs else "-"
         rows.append(row)
     return pd.DataFrame(rows)

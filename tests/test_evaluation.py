@@ -155,3 +155,27 @@ def test_open_experiment_resolves_the_notebooks_shared_setup(tmp_path):
     record = experiment.record("Tab. 9", [Method("r=8", lora)], n_boot=10)
     assert record["settings"]["methods"]["r=8"]["rank"] == 8 and record["settings"]["n_boot"] == 10
     assert provenance.label(record) == provenance.TINY_LABEL
+
+
+def test_scores_of_a_scorer_that_is_not_the_papers_are_headed_as_another_scale():
+    """Tab. 1's toy CLIP gives Text Align. 64.46 beside the paper's 26.05: the column says it is not comparable."""
+    from types import SimpleNamespace
+
+    from motionlib.metrics import clip_scorer, pick_scorer
+    from motionlib.models import load_model
+    from motionlib.tables import scale_note, unlike_scales
+
+    toy = load_model("modelscope", "toy")
+    unlike = unlike_scales(clip_scorer("auto", toy), pick_scorer("auto", toy))
+    assert unlike == ("text_alignment", "temporal_consistency")  # the toy CLIP; no PickScore for toy models
+    assert unlike_scales(clip_scorer("tiny"), pick_scorer("tiny")) == ("text_alignment", "temporal_consistency",
+                                                                       "pick_score")
+    real = SimpleNamespace(name="ViT-L-14", pretrained="openai")
+    assert unlike_scales(real, SimpleNamespace(model_id="yuvalkirstain/PickScore_v1")) == () and scale_note(()) == ""
+    ours = pd.DataFrame({"tau": [700]})
+    for m in ("text_alignment", "temporal_consistency", "pick_score"):
+        ours[m], ours[m + "_lo"], ours[m + "_hi"] = [64.46], [64.0], [65.0]
+    table = beside_paper(ours, paper_tab1("modelscope"), "tau", unlike=unlike)
+    assert table.set_index("tau").loc["700", "Text Align. (ours, other scale)"] == "64.46 [64.00, 65.00]"
+    assert "PickScore (ours)" in table.columns and "Text Align. (ours)" not in table.columns
+    assert "Text Align., Temp. Const." in scale_note(unlike)

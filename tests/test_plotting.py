@@ -24,17 +24,23 @@ def _cell_and_widest(fig, ax):
     return cell, max((t.get_window_extent(renderer).width for t in labels), default=0.0), len(labels)
 
 
-def test_heatmap_labels_fit_their_cells_in_fig2s_three_family_layout(tmp_path):
+def test_heatmap_labels_fit_their_cells_at_a_readable_size_or_are_left_out(tmp_path):
     plotting.use_style()  # as the notebooks draw (the suite's other tests may have set it already)
-    fig, axes = plotting.figure("two", aspect=1.25, nrows=2, ncols=3, layout="constrained")
+    fig, axes = plotting.figure("two", aspect=1.25, nrows=2, ncols=3, layout="constrained")  # Fig. 2, 3 families
+    for ax in axes.flat:
+        fig.colorbar(plotting.window_heatmap(ax, _windows(100), "v"), ax=ax, shrink=0.8)
+    plotting.save_figure(fig, tmp_path, "heat3", {"what": "test"})
+    labels = [t for ax in axes.flat for t in ax.texts if t.get_gid() == plotting.CELL_LABEL]
+    assert all(t.get_fontsize() >= plotting.CELL_FONT[0] for t in labels)  # none under 5 pt: left out instead
+    fig, axes = plotting.figure("two", aspect=1.2, nrows=2, ncols=1, layout="constrained")  # Fig. 2, one family
     for ax in axes.flat:
         fig.colorbar(plotting.window_heatmap(ax, _windows(100), "v"), ax=ax, shrink=0.8)
     plotting.save_figure(fig, tmp_path, "heat", {"what": "test"})
-    cell, widest, n = _cell_and_widest(fig, axes[0, 0])
+    cell, widest, n = _cell_and_widest(fig, axes[0])
     assert n == 55 and 0 < widest <= 0.9 * cell
     plotting.fit_cell_labels(fig)  # a second call (a figure saved twice) leaves them as they are
-    assert _cell_and_widest(fig, axes[0, 0])[1] == widest
-    assert axes[0, 0].texts[0].get_text().startswith(".")  # values within (-1, 1) drop the leading zero
+    assert _cell_and_widest(fig, axes[0])[1] == widest
+    assert axes[0].texts[0].get_text().startswith(".")  # values within (-1, 1) drop the leading zero
 
 
 def test_heatmap_labels_go_where_no_readable_size_fits():
