@@ -73,7 +73,10 @@ def _texts(fig) -> list[tuple[str, Text]]:
                         found.append((f"{name} {letter}-tick", label))
                 found.append((f"{name} {letter} offset", axis.offsetText))
         found += [(f"{name} text", t) for t in ax.texts]
-    return [(n, t) for n, t in dict.fromkeys(found) if t.get_text().strip() and _visible(t)]
+    unique = {}
+    for n, t in found:  # (a suptitle is also one of fig.texts)
+        unique.setdefault(id(t), (n, t))
+    return [(n, t) for n, t in unique.values() if t.get_text().strip() and _visible(t)]
 
 
 def _legends(fig) -> list[tuple[str, Legend]]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import matplotlib
-
+import matplotlib.patches
 import matplotlib.pyplot as plt
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 import numpy as np
@@ -75,26 +75,58 @@ def save_figure(fig, out_dir: str | Path, stem: str, rec: dict[str, Any]) -> lis
     return written
 
 
+FRAME_GAP = 0.08  # the gap between two frames of a strip, as a share of a frame's width
+ARROWS = {"left": "←", "right": "→", "up": "↑", "down": "↓"}
+
+
 def frame_strip(ax, video: np.ndarray, num_frames: int = 8, label: str | None = None) -> None:
-    """Draw ``num_frames`` evenly spaced frames of a uint8 ``(F, H, W, 3)`` video side by side."""
+    """Draw ``num_frames`` evenly spaced frames of a uint8 ``(F, H, W, 3)`` video side by side, a white
+    gap and a thin grey outline between frames, axes hidden; ``label`` above the strip, left-aligned."""
     idx = np.round(np.linspace(0, len(video) - 1, num_frames)).astype(int)
-    ax.imshow(np.concatenate(list(video[idx]), axis=1))
-    ax.set_xticks([])
-    ax.set_yticks([])
+    h, w = video.shape[1:3]
+    gap = max(1, int(round(FRAME_GAP * w)))
+    strip = np.full((h, num_frames * w + (num_frames - 1) * gap, 3), 255, np.uint8)
+    for k, i in enumerate(idx):
+        strip[:, k * (w + gap):k * (w + gap) + w] = video[i]
+        ax.add_patch(matplotlib.patches.Rectangle((k * (w + gap) - 0.5, -0.5), w, h, fill=False, lw=0.4,
+                                                  ec="0.6"))
+    ax.imshow(strip, interpolation="nearest")
+    ax.set_axis_off()
     if label:
-        ax.set_ylabel(label, rotation=0, ha="right", va="center")
+        ax.set_title(label, loc="left", fontsize=plt.rcParams["font.size"] - 1, pad=2)
+
+
+def motion_word(direction: str | None) -> str:
+    """An arrow and the direction word (``"→ right"``); ``"?"`` for none read."""
+    return f"{ARROWS.get(direction, '')} {direction}".strip() if direction else "?"
 
 
 def frame_rows(videos: Sequence[np.ndarray], labels: Sequence[str], num_frames: int = 8,
-               width: str = "two"):
-    """One row of frames per video, labelled on the left; returns the figure."""
+               width: str = "two", motions: Sequence[str | None] | None = None, motion_title: str = "read"):
+    """One row of frames per video, each labelled above its strip; returns the figure. ``motions``: a
+    direction per row (the oracle's reading of a toy clip: left, right, up, down) drawn at the row's end
+    as an arrow, so the strip says which way the object moves; ``None`` for clips nobody reads."""
     w = ONE_COLUMN_IN if width == "one" else TWO_COLUMN_IN
     h, fw = videos[0].shape[1:3]
-    row_h = w * 0.8 / num_frames * h / fw
-    fig, axes = plt.subplots(len(videos), 1, figsize=(w, row_h * len(videos) * 1.08 + 0.1), squeeze=False,
-                             gridspec_kw=dict(hspace=0.08, top=0.99, bottom=0.01))
-    for ax, video, label in zip(axes[:, 0], videos, labels):
+    side = 0.55 if motions is not None else 0.0  # inches at the right for the reading
+    strip_w = w - side
+    row_h = strip_w * h / (num_frames * fw * (1 + FRAME_GAP))
+    line_h = (plt.rcParams["font.size"] + 1.5) / 72
+    heads = [line_h * (1 + str(label).count("\n")) + 0.04 for label in labels]
+    height = sum(heads) + row_h * len(videos) + 0.06 * len(videos)
+    fig = plt.figure(figsize=(w, height))
+    top = height
+    for k, (video, label) in enumerate(zip(videos, labels)):
+        top -= heads[k]
+        ax = fig.add_axes((0.0, (top - row_h) / height, strip_w / w, row_h / height))
         frame_strip(ax, video, num_frames, label)
+        if motions is not None:
+            fig.text((strip_w + 0.08) / w, (top - row_h / 2) / height, motion_word(motions[k]), va="center",
+                     ha="left", fontsize=plt.rcParams["font.size"])
+        top -= row_h + 0.06
+    if motions is not None:
+        fig.text((strip_w + 0.08) / w, 1.0, motion_title, va="top", ha="left", fontsize=plt.rcParams["font.size"] - 1,
+                 color="0.35")
     return fig
 
 
@@ -325,6 +357,11 @@ def draw_highlighted(ax, words: Sequence[tuple[str, bool]], x: float = 0.0, y: f
     return artist
 
 
+def _side_label(ax, text: str) -> None:
+    """A row's name, rotated, just left of a strip (whose axes are hidden)."""
+    ax.text(-0.01, 0.5, text, transform=ax.transAxes, ha="right", va="center", rotation=90, fontsize=6)
+
+
 def gallery(blocks: Sequence[dict], columns: Sequence[str], num_frames: int = 8):
     """Fig. 5-6's layout; returns the figure.
 
@@ -348,7 +385,7 @@ def gallery(blocks: Sequence[dict], columns: Sequence[str], num_frames: int = 8)
     for block in blocks:
         ax = fig.add_subplot(grid[row, 0])
         frame_strip(ax, block["reference"], num_frames)
-        ax.set_ylabel("Reference", fontsize=6)
+        _side_label(ax, "Reference")
         draw_highlighted(ax, [(w, False) for w in block["caption"].split()], color="#444444")
         for col, name in enumerate(columns[1:], start=1):
             head = fig.add_subplot(grid[row, col])
@@ -366,7 +403,7 @@ def gallery(blocks: Sequence[dict], columns: Sequence[str], num_frames: int = 8)
                 else:
                     frame_strip(ax, video, num_frames)
                 if col == 0:
-                    ax.set_ylabel(columns[0], fontsize=6)
+                    _side_label(ax, columns[0])
                     draw_highlighted(ax, [(f"({kind})", False)] + highlighted_words(block["caption"], prompt))
             row += 1
     return fig
@@ -432,7 +469,7 @@ def transfer_figure(summary, *, color: str = PALETTE[0], title: str = ""):
         m = s["paired_transfer"]
         ax.errorbar(s["tau"], m, yerr=_errors(m, s["paired_transfer_lo"], s["paired_transfer_hi"]),
                     color=color if kind == "transfer" else "0.45", capsize=2, lw=0.8, ms=3.5,
-                    label="adapter at t >= tau" if kind == "transfer" else "carry-through ceiling", **style)
+                    label="adapter at t ≥ τ" if kind == "transfer" else "carry-through ceiling", **style)
     ax.axhline(0, color="0.6", lw=0.6, ls=":", label="base model and chance (0)")
     ax.set(xlim=(1040, -40), ylim=(-0.55, 1.05), xlabel=r"$\tau$", ylabel="paired transfer",
            title="direction transfer (paired)")
@@ -463,7 +500,7 @@ def transfer_variants_figure(table, *, color: str = PALETTE[0], title: str = "")
     adapter variant, paired transfer at its tau with the carry-through ceiling (grey square) and the
     base model / chance (0); beside it each open attribute's leakage. Bars: 95% bootstrap intervals."""
     leak = [c[: -len("_leakage")] for c in table.columns if c.endswith("_leakage")]
-    names = [f"{v} (t >= {t})" if table["tau"].nunique() > 1 else str(v) for v, t in zip(table["variant"], table["tau"])]
+    names = [f"{v} (t ≥ {t})" if table["tau"].nunique() > 1 else str(v) for v, t in zip(table["variant"], table["tau"])]
     y = np.arange(len(table))[::-1]
     fig, axes = figure("two", aspect=0.16 + 0.05 * len(table), ncols=2 if leak else 1, layout="constrained",
                        squeeze=False)
@@ -477,7 +514,7 @@ def transfer_variants_figure(table, *, color: str = PALETTE[0], title: str = "")
                     ls="none", ms=3, capsize=2, lw=0.6, label="carry-through ceiling")
     ax.axvline(0, color="0.6", lw=0.6, ls=":", label="base model and chance (0)")
     ax.set(yticks=y, yticklabels=names, xlim=(-0.55, 1.05), ylim=(-0.7, len(table) - 0.3), xlabel="paired transfer",
-           title=f"direction transfer at t >= {', '.join(str(t) for t in sorted(table['tau'].unique()))}")
+           title=f"direction transfer at t ≥ {', '.join(str(t) for t in sorted(table['tau'].unique()))}")
     ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.22 - 0.5 / max(len(table), 1)), ncols=3,
               frameon=False, title="bars: 95% bootstrap intervals over mirror pairs", title_fontsize=6)
     if leak:
@@ -551,12 +588,18 @@ def top_pick_bars(table, questions: Sequence[str], *, simulated: bool):
 
 
 def follow_curves(curves, commits, models: Sequence[str], protocols: Sequence[str],
-                  attributes: Sequence[str] = ("direction", "colour", "shape", "texture", "background")):
+                  attributes: Sequence[str] = ("direction", "colour", "shape", "texture", "background"),
+                  verdicts: dict | None = None):
     """Follow-A curves (:func:`motionlib.toyworld.commitment.curves`): per model (row) and protocol
     (column) the share of clips showing caption A's value against ``tau`` (A for ``t >= tau``), one
     line per attribute; the commitment time (0.5 crossing) as a tick on the 0.5 line with its 95%
-    interval as a bar, for the testable attributes only. Timesteps run right to left, as in sampling."""
-    fig, axes = figure("two", aspect=0.3 * len(models), nrows=len(models), ncols=len(protocols), sharex=True,
+    interval as a bar, for the testable attributes only. Timesteps run right to left, as in sampling.
+    ``verdicts``: ``{(model, protocol): "pass" | "fail" | "not testable"}`` of the headline claim (motion
+    decided before appearance), written in each panel's title. One legend below the panels explains
+    every mark."""
+    from matplotlib.lines import Line2D
+
+    fig, axes = figure("two", aspect=0.3 * len(models) + 0.08, nrows=len(models), ncols=len(protocols), sharex=True,
                        sharey=True, layout="constrained", squeeze=False)
     colours = {a: PALETTE[i] for i, a in enumerate(attributes)}
     for r, model in enumerate(models):
@@ -579,12 +622,20 @@ def follow_curves(curves, commits, models: Sequence[str], protocols: Sequence[st
                     ax.plot([cm["commit"]], [y], marker="|", ms=8, color=colours[attribute])
             ax.axhline(0.5, color="0.7", lw=0.5, ls=":")
             ax.set_xlim(1020, -20)
-            ax.set_title(f"{model} / {protocol}", fontsize=7)
-            if r == len(models) - 1:
-                ax.set_xlabel(r"$\tau$ (A for $t \geq \tau$, B below)")
+            verdict = (verdicts or {}).get((model, protocol))
+            ax.set_title(f"{model} / {protocol}" + (f" (motion first: {verdict})" if verdict else ""), fontsize=7)
             if c == 0:
                 ax.set_ylabel("share following A")
-    axes[0, -1].legend(frameon=False, fontsize=5, loc="lower left")
+    for ax in axes[-1]:
+        ax.set_xlabel(r"$\tau$ (A for $t \geq \tau$, B below)")
+    drawn = [a for a in attributes if any(line.get_label() == a for ax in axes.flat for line in ax.lines)]
+    handles = [Line2D([], [], color=colours[a], lw=1.6 if a == "direction" else 0.9, marker="o", ms=2) for a in drawn]
+    labels = list(drawn)
+    handles += [Line2D([], [], color="0.3", marker="|", ms=8, ls="none"),
+                Line2D([], [], color="0.3", lw=2.5, alpha=0.5), Line2D([], [], color="0.7", lw=0.5, ls=":")]
+    labels += ["commitment time (0.5 crossing)", "its 95% bootstrap interval", "half follow A"]
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), frameon=False, fontsize=6,
+               handlelength=1.5, columnspacing=1.0)
     return fig
 
 

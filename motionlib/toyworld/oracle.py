@@ -322,6 +322,12 @@ def read(video: np.ndarray, checks: bool = True) -> Reading:
                    unreadable)
 
 
+def directions(videos) -> list[str | None]:
+    """The direction each toy-world video is read as going (left, right, up, down), None where the
+    oracle reads none (unreadable, or no motion): what a figure's frame strip names at its row's end."""
+    return [read(v).direction for v in videos]
+
+
 # What a toy-world clip is, fixed from the world's definition before any clip is checked: its
 # geometry; a flat border (a rendered clip's border pixels are all the background colour, except
 # where the object crosses the edge: its largest side, 2 * RADIUS, against the 4 * SIZE border pixels

@@ -696,5 +696,5 @@ def examples(m: Measurement, *, appearance: int | None = None, directions=("left
         for d in directions:
             chosen = same[(same["kind"] == kind) & (same["tau"] == tau) & (same["reference_direction"] == d)]
             for _, row in chosen.iterrows():
-                out.append((f"adapter of the {d} reference, t >= {tau}\n{reads(row)}", m.videos[row["sample"]]))
+                out.append((f"adapter of the {d} reference, t ≥ {tau}\n{reads(row)}", m.videos[row["sample"]]))
     return out
