@@ -16,6 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 import numpy as np
 
 from motionlib import figure_check, provenance
+from motionlib.errors import ParameterError, reason
 
 ONE_COLUMN_IN = 3.3
 TWO_COLUMN_IN = 7.0
@@ -41,14 +42,56 @@ def family_color(family: str, fallback: int = 0) -> str:
         return PALETTE[fallback % len(PALETTE)]
 
 
-def use_style() -> None:
-    """Apply the publication style to matplotlib globally (call once in a notebook)."""
+WIDTHS = {"one": ONE_COLUMN_IN, "single": ONE_COLUMN_IN, "two": TWO_COLUMN_IN, "double": TWO_COLUMN_IN}
+_forced_width: str | None = None  # use_style(width=...): every figure at this width
+
+
+def use_style(style: str | Path | None = None, width: str | None = None) -> None:
+    """Apply the publication style to matplotlib globally (call once in a notebook). ``style``: a
+    ``.mplstyle`` file applied over it (fonts, sizes, colours for a venue's camera-ready); ``width``:
+    ``"single"`` (3.3 in) or ``"double"`` (7.0 in) column width for every figure, whatever width each
+    would choose (None: each its own). Bad input is refused before anything is drawn."""
+    global _forced_width
+    if width is not None and width not in ("single", "double"):
+        raise ParameterError(f"width must be single or double (column widths {ONE_COLUMN_IN} and {TWO_COLUMN_IN} in), "
+                             f"got {width!r}")
+    extra = read_style(style) if style is not None else {}
     plt.rcParams.update(STYLE)
+    plt.rcParams.update(extra)
+    _forced_width = width
+
+
+def read_style(style: str | Path) -> dict:
+    """The rcParams of a ``.mplstyle`` file; a missing file or a line matplotlib cannot read is refused
+    in one line (:class:`ParameterError`) naming the file."""
+    import warnings
+
+    from matplotlib import rc_params_from_file
+
+    path = Path(style)
+    if not path.is_file():
+        raise ParameterError(f"style file {path} does not exist; pass a matplotlib .mplstyle file")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            params = rc_params_from_file(path, use_default_template=False, fail_on_error=True)
+        except (ValueError, KeyError, OSError, UnicodeDecodeError) as err:
+            raise ParameterError(f"style file {path} does not parse: {reason(err)}") from None
+    bad = [str(w.message).splitlines()[0] for w in caught]
+    if bad:
+        raise ParameterError(f"style file {path} does not parse: {bad[0]}")
+    return dict(params)
+
+
+def column_width(width: str | None = "one") -> float:
+    """Inches of ``width`` ("one"/"single", "two"/"double"), or of the width :func:`use_style` forces."""
+    return WIDTHS[_forced_width or width or "one"]
 
 
 def figure(width: str = "one", aspect: float = 0.75, **kwargs):
-    """``plt.subplots`` at one- or two-column width; ``aspect`` = height / width."""
-    w = ONE_COLUMN_IN if width == "one" else TWO_COLUMN_IN
+    """``plt.subplots`` at one- or two-column width (or the width :func:`use_style` forces); ``aspect`` =
+    height / width."""
+    w = column_width(width)
     return plt.subplots(figsize=(w, w * aspect), **kwargs)
 
 
@@ -106,7 +149,7 @@ def frame_rows(videos: Sequence[np.ndarray], labels: Sequence[str], num_frames: 
     """One row of frames per video, each labelled above its strip; returns the figure. ``motions``: a
     direction per row (the oracle's reading of a toy clip: left, right, up, down) drawn at the row's end
     as an arrow, so the strip says which way the object moves; ``None`` for clips nobody reads."""
-    w = ONE_COLUMN_IN if width == "one" else TWO_COLUMN_IN
+    w = column_width(width)
     h, fw = videos[0].shape[1:3]
     side = 0.55 if motions is not None else 0.0  # inches at the right for the reading
     strip_w = w - side
@@ -374,11 +417,11 @@ def gallery(blocks: Sequence[dict], columns: Sequence[str], num_frames: int = 8)
     ncols = len(columns)
     nrows = sum(1 + len(b["rows"]) for b in blocks)
     height, width = blocks[0]["reference"].shape[1:3]
-    strip_w = TWO_COLUMN_IN / ncols
+    strip_w = column_width("two") / ncols
     strip_h = strip_w * height / (width * num_frames)
     label_h = 0.2  # inches above each strip for its prompt
     fig_h = nrows * (strip_h + label_h)
-    fig = plt.figure(figsize=(TWO_COLUMN_IN, fig_h))
+    fig = plt.figure(figsize=(column_width("two"), fig_h))
     grid = fig.add_gridspec(nrows, ncols, hspace=label_h / strip_h, wspace=0.04, left=0.03, right=1,
                             top=1 - label_h / fig_h, bottom=0)
     row = 0

@@ -71,3 +71,33 @@ def test_an_executed_notebook_shows_each_saved_figure_once_and_no_stray_warning(
     # and no stray warnings: tqdm.auto's "IProgress not found" without ipywidgets is filtered by motionlib
     stderr = [o.get("text", "") for cell in nb.cells for o in cell.outputs if o.get("name") == "stderr"]
     assert not stderr, stderr
+
+
+def test_a_style_file_and_a_column_width_restyle_every_figure_and_bad_ones_are_refused(tmp_path):
+    import matplotlib.pyplot as plt
+    import pytest
+
+    from motionlib.errors import ParameterError
+
+    style = tmp_path / "venue.mplstyle"
+    style.write_text("font.size: 9\nfont.family: serif\n")
+    try:
+        plotting.use_style(style, width="single")
+        assert plt.rcParams["font.size"] == 9 and plt.rcParams["font.family"] == ["serif"]
+        fig, _ = plotting.figure("two")  # a two-column figure, drawn at the forced single width
+        assert fig.get_figwidth() == plotting.ONE_COLUMN_IN
+        fig = plotting.frame_rows([np.zeros((4, 8, 8, 3), np.uint8)], ["a"], num_frames=4)
+        assert fig.get_figwidth() == plotting.ONE_COLUMN_IN
+        plotting.use_style()
+        assert plotting.figure("two")[0].get_figwidth() == plotting.TWO_COLUMN_IN and plt.rcParams["font.size"] == 8
+        bad = tmp_path / "bad.mplstyle"
+        bad.write_text("font.size: nine\n")
+        for path, match in ((tmp_path / "absent.mplstyle", "does not exist"), (bad, "does not parse")):
+            with pytest.raises(ParameterError, match=match):
+                plotting.use_style(path)
+        with pytest.raises(ParameterError, match="single or double"):
+            plotting.use_style(width="triple")
+        assert plt.rcParams["font.size"] == 8  # a refused style changes nothing
+    finally:
+        plotting.use_style()
+        plt.close("all")
