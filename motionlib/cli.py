@@ -1,5 +1,6 @@
 """The ``motionlib`` command: ``models``, ``sample``, ``sweep``, ``customize``, ``generate``, ``twin``,
-``toyworld``, ``reproduce`` (the main job), ``report`` (its results as HTML pages).
+``toyworld``, ``reproduce`` (the main job), ``report`` (its results as HTML pages), ``figures`` (every
+figure of a profile redrawn from its recorded inputs, in another style or width).
 
 Seeds mean one thing everywhere: ``--seed`` is the randomness of the run itself (initial noise,
 LoRA initialisation and training draws, toy-world data); ``--weights-seed`` is the seed of tiny
@@ -247,6 +248,18 @@ def cmd_reproduce(args) -> int:
     return 0 if all(r.status == "ok" for r in runs) else 1
 
 
+def cmd_figures(args) -> int:
+    from motionlib import figures
+
+    done, others, seconds = figures.redraw(figures.profile_dir(args.profile, args.figures), args.style, args.width)
+    print(f"redrew {len(done)} figures in {seconds:.1f} s under {done[0].parent.parent if done else args.profile}"
+          + (f" (style {args.style})" if args.style else "") + (f" at {args.width} column width" if args.width else ""))
+    if others:
+        print(f"{len(others)} PNGs have no recorded inputs and were left as they are: "
+              + ", ".join(p.name for p in others[:10]) + (" ..." if len(others) > 10 else ""))
+    return 0
+
+
 def cmd_report(args) -> int:
     from motionlib import paths
     from motionlib.report import build_report
@@ -445,6 +458,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--figures", help="the reproduce output root (default figures/, or $MOTIONLIB_FIGURES)")
     p.add_argument("--out", help="output folder (default FIGURES/PROFILE/report)")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("figures", help="redraw every figure of a profile from its recorded inputs (CSVs, frames), "
+                       "loading no model: a new style or column width in seconds")
+    p.add_argument("--profile", default="smoke", help="the profile folder under --figures (default smoke)")
+    p.add_argument("--figures", help="the reproduce output root (default figures/, or $MOTIONLIB_FIGURES)")
+    p.add_argument("--style", help="a matplotlib .mplstyle file applied over the house style")
+    p.add_argument("--width", choices=["single", "double"], help="draw every figure at this column width "
+                   "(3.3 or 7.0 in; default: each figure its own)")
+    p.set_defaults(func=cmd_figures)
     return parser
 
 

@@ -145,10 +145,12 @@ def motion_word(direction: str | None) -> str:
 
 
 def frame_rows(videos: Sequence[np.ndarray], labels: Sequence[str], num_frames: int = 8,
-               width: str = "two", motions: Sequence[str | None] | None = None, motion_title: str = "read"):
+               width: str = "two", motions: Sequence[str | None] | None = None, motion_title: str = "read",
+               caption: str = ""):
     """One row of frames per video, each labelled above its strip; returns the figure. ``motions``: a
     direction per row (the oracle's reading of a toy clip: left, right, up, down) drawn at the row's end
-    as an arrow, so the strip says which way the object moves; ``None`` for clips nobody reads."""
+    as an arrow, so the strip says which way the object moves; ``None`` for clips nobody reads.
+    ``caption``: a line under the rows."""
     w = column_width(width)
     h, fw = videos[0].shape[1:3]
     side = 0.55 if motions is not None else 0.0  # inches at the right for the reading
@@ -170,6 +172,8 @@ def frame_rows(videos: Sequence[np.ndarray], labels: Sequence[str], num_frames: 
     if motions is not None:
         fig.text((strip_w + 0.08) / w, 1.0, motion_title, va="top", ha="left", fontsize=plt.rcParams["font.size"] - 1,
                  color="0.35")
+    if caption:
+        fig.text(0.0, 0.0, caption, va="top", ha="left", fontsize=plt.rcParams["font.size"] - 1)
     return fig
 
 
@@ -329,6 +333,48 @@ def tradeoff_figure(tradeoffs: dict, width: str = "two"):
         tradeoff_curve(axes[2, j], tradeoff.curve, tradeoff.tau_star, color=color, label=f"{name}: tau_start",
                        no_edit=tradeoff.no_edit, tau_star_interval=tradeoff.tau_star_interval)
         tradeoff_legend(axes[2, j])
+    return fig
+
+
+def heatmap_pair(summary, family: str, width: str = "two"):
+    """Fig. 2's two heatmaps for one model: CLIP score change and flow similarity over (tau_start, tau_end)."""
+    fig, axes = figure(width, aspect=0.42, ncols=2, layout="constrained")
+    for ax, value, label in zip(axes, ["clip_change", "flow_similarity"], ["CLIP score change", "flow similarity"]):
+        image = window_heatmap(ax, summary, value, label=f"{family}: {label}")
+        fig.colorbar(image, ax=ax, shrink=0.8)
+    return fig
+
+
+def tradeoff_single(curve, tau_star: int | None, tau_star_interval, no_edit, family: str, width: str = "one"):
+    """Fig. 2's trade-off curve for one model (:func:`tradeoff_curve`), with its legend below."""
+    fig, ax = figure(width, aspect=0.8, layout="constrained")
+    tradeoff_curve(ax, curve, tau_star, color=family_color(family), label=f"{family}: tau_start", no_edit=no_edit,
+                   tau_star_interval=tuple(tau_star_interval) if tau_star_interval is not None else None)
+    tradeoff_legend(ax)
+    return fig
+
+
+def text_influence_figure(table):
+    """Toy models' text influence (:func:`motionlib.toyworld.diagnostics.summarise` rows of
+    ``relative_change``): per model, ``||v(c) - v(c')|| / ||v(c)||`` against t per attribute, with 95%
+    bootstrap bands over clips."""
+    from matplotlib.lines import Line2D
+
+    models = list(dict.fromkeys(table["model"]))
+    fig, axes = figure("two", aspect=0.36, ncols=len(models), sharey=True, layout="constrained", squeeze=False)
+    attributes = list(dict.fromkeys(table["attribute"]))
+    colours = {a: PALETTE[i % len(PALETTE)] for i, a in enumerate(attributes)}
+    for ax, family in zip(axes[0], models):
+        rows = table[table["model"] == family]
+        for attribute, r in rows.groupby("attribute", sort=False):
+            ax.plot(r["t"], r["relative_change"], marker="o", markersize=2.5, lw=0.9, color=colours[attribute])
+            ax.fill_between(r["t"], r["ci_low"], r["ci_high"], alpha=0.15, color=colours[attribute], lw=0)
+        ax.set(title=family, xlabel="t", xlim=(1000, 0))
+    axes[0][0].set_ylabel("||v(c) - v(c')|| / ||v(c)||")
+    handles = [Line2D([], [], color=colours[a], marker="o", ms=2.5, lw=0.9) for a in attributes]
+    fig.legend(handles, attributes, loc="outside lower center", ncols=min(len(attributes), 6), frameon=False,
+               fontsize=6, title="c' differs from c in this attribute (caption: c' is empty); bands: 95% bootstrap "
+               "intervals over clips", title_fontsize=6)
     return fig
 
 

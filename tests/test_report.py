@@ -176,6 +176,11 @@ def test_report_of_a_real_reproduce_run(tmp_path, driver):
     assert "fig1_resampling/fig1_resampling.provenance.json" in seen["relative"]
     assert seen["text"].count(provenance.TOY_LABEL) >= 2
     check_screenshot(driver, tmp_path / "fig1_resampling.png")
+    # and `motionlib figures` redraws the notebook's figure from what it recorded, at another width
+    png = tmp_path / "figures" / "smoke" / "fig1_resampling" / "fig1_resampling.png"
+    width = Image.open(png).size[0]
+    assert main(["figures", "--figures", str(tmp_path / "figures"), "--width", "single"]) == 0
+    assert Image.open(png).size[0] < width
 
 
 def test_the_report_loads_nothing_from_the_network_and_its_index_is_by_paper_item(tmp_path):
