@@ -10,8 +10,35 @@ from motionlib.reproduce import notebook_parameters, notebooks
 NOTEBOOKS = notebooks()
 
 
-def test_there_are_notebooks():
-    assert any(nb.stem == "00_tour" for nb in NOTEBOOKS)
+def test_every_paper_item_has_its_notebook_and_every_notebook_its_item():
+    from motionlib.report import PAPER_ITEMS
+
+    assert {nb.stem for nb in NOTEBOOKS} == set(PAPER_ITEMS)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A YAML loader that refuses a key set twice (PyYAML keeps the last silently)."""
+
+
+def _no_duplicates(loader, node, deep=False):
+    keys = [loader.construct_object(k, deep=deep) for k, _ in node.value]
+    twice = sorted({k for k in keys if keys.count(k) > 1})
+    if twice:
+        raise ValueError(f"keys set twice: {twice}")
+    return loader.construct_mapping(node, deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
+
+
+@pytest.mark.parametrize("path", sorted(paths.PARAMS_DIR.rglob("*.yaml")), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_no_parameter_file_sets_a_key_twice(path):
+    yaml.load(path.read_text(), Loader=_UniqueKeyLoader)
+
+
+def test_a_key_set_twice_is_caught():
+    with pytest.raises(ValueError, match="edit_kind"):
+        yaml.load("edit_kind: object\ngrid: 100\nedit_kind: style\n", Loader=_UniqueKeyLoader)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -33,8 +60,10 @@ def test_paper_parameter_files_only_set_known_parameters(path):
     params = notebook_parameters(path)
     specific = paths.PARAMS_DIR / "paper" / f"{path.stem}.yaml"
     extra = yaml.safe_load(specific.read_text()) if specific.exists() else {}
-    if "family" not in params:
-        return  # notebooks without a model (e.g. the user study) take no per-family file
+    if "family" not in params:  # a notebook without one model (Fig. 2 across families, the user study): its own file
+        unknown = set(extra or {}) - set(params) - set(PROFILE_KEYS)
+        assert not unknown, f"{specific.name} sets {unknown}, which {path.name} does not take"
+        return
     for family_file in sorted((paths.PARAMS_DIR / "paper").glob("*.yaml")):
         if family_file.stem in {nb.stem for nb in NOTEBOOKS}:
             continue

@@ -196,7 +196,19 @@ CASES = [(seed, pid, item) for seed in (0, 11, 2**31 + 5) for pid in ("p1", "P-Z
 
 
 def test_python_shuffle_is_a_fixed_permutation():
-    assert us.display_order(METHODS, 11, "p1", "item0") == us.display_order(METHODS, 11, "p1", "item0")
+    """The same order in another process under another hash seed (a shuffle keyed on hash() or on
+    process state would differ), and a permutation of the methods that varies over cases."""
+    import json
+    import subprocess
+    import sys
+
+    code = ("import json, sys; from motionlib import userstudy as us; "
+            f"print(json.dumps([us.display_order({METHODS!r}, *c) for c in {CASES!r}]))")
+    here = [us.display_order(METHODS, *case) for case in CASES]
+    for hash_seed in ("1", "2"):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                             env={**__import__("os").environ, "PYTHONHASHSEED": hash_seed}).stdout
+        assert json.loads(out) == here
     orders = {tuple(us.display_order(METHODS, *case)) for case in CASES}
     assert len(orders) > 5 and all(sorted(o) == sorted(METHODS) for o in orders)
 
