@@ -369,13 +369,6 @@ def clip_score(scorer: _EmbeddingScorer, video: np.ndarray, text: str) -> float:
     return scorer.score(video, text)
 
 
-def clip_score_change(
-    scorer: _EmbeddingScorer, edited_video: np.ndarray, source_video: np.ndarray, edit_text: str
-) -> float:
-    """``CLIP(edited, c') - CLIP(source, c')``: how much the edit moved the video towards ``edit_text``."""
-    return scorer.score(edited_video, edit_text) - scorer.score(source_video, edit_text)
-
-
 def temporal_consistency(scorer: _EmbeddingScorer, video: np.ndarray, mode: str = "consecutive") -> float:
     """100 x mean cosine between frame embeddings of ``video`` (at least 2 frames).
 

@@ -102,14 +102,6 @@ def tgve_manifest() -> pd.DataFrame:
     return pd.read_csv(paths.TGVE_MANIFEST).set_index("video")
 
 
-def source_label(family: str, source: str) -> str:
-    """The ``model.source`` a model loaded from ``source`` would have (``hub`` -> ``hub:<id>``)."""
-    from motionlib.models.loading import parse_source
-
-    kind, where = parse_source(family, source)
-    return {"hub": f"hub:{where}", "toy": "toy", "tiny": "tiny"}.get(kind, where)
-
-
 def video_names(videos, limit: int | None = None) -> list[str]:
     """The TGVE names a ``videos`` parameter selects ("all" or a list of names; anything else, such
     as bundled or toy clips, selects no TGVE video); ``limit`` keeps the first ones of "all"."""
@@ -123,6 +115,7 @@ def video_names(videos, limit: int | None = None) -> list[str]:
 
 def units_of(run, done: set, limit: int | None = None) -> list[Unit]:
     """The units of one notebook run that no earlier run (``done``, updated here) already makes."""
+    from motionlib.models.loading import source_label
     from motionlib.reproduce import notebook_parameters
 
     p = {**notebook_parameters(run.notebook), **run.parameters}

@@ -17,7 +17,6 @@ import torch
 import motionlib.evaluation as evaluation
 from motionlib.cache import cache_key
 from motionlib.customize import CustomizeSettings, attach, generate_customized, generate_customized_batch
-from motionlib.customize.generation import embedding_length
 from motionlib.data import bundled_dataset
 from motionlib.errors import MotionlibError, ParameterError
 from motionlib.evaluation import EvalSettings, Method, evaluate
@@ -79,7 +78,7 @@ def test_batched_samples_equal_the_samples_drawn_one_at_a_time(family, monkeypat
     assert [(s.settings["prompt"], s.settings["seed"]) for s in batched] == requests
     assert adapter.active  # restored
     # Latte's embeddings have the prompt's own length: padded into one batch, the padding masked.
-    lengths = {embedding_length(model.encode_prompt(p)) for p in PROMPTS}
+    lengths = {model.encode_prompt(p).length for p in PROMPTS}
     assert (len(lengths) == 2) == (family == "latte") == model.masks_text
     assert calls == [2 * len(requests)] * STEPS  # 2x: both guidance branches
     # The single-prompt API is the batched one with one prompt; its default, one at a time, is unchanged.

@@ -157,13 +157,6 @@ def test_clip_score_matches_manual_cosine(clip, three_frames):
     assert clip.describe()["pretrained"] == "tiny random"
 
 
-def test_clip_score_change(clip, three_frames):
-    assert metrics.clip_score_change(clip, three_frames, three_frames, "a dog") == 0.0
-    edited = three_frames[::-1, ::-1]  # reversed in time and flipped: also a non-contiguous view
-    expected = metrics.clip_score(clip, edited, "a dog") - metrics.clip_score(clip, three_frames, "a dog")
-    assert metrics.clip_score_change(clip, edited, three_frames, "a dog") == pytest.approx(expected)
-
-
 def test_temporal_consistency(clip, three_frames):
     same = np.repeat(three_frames[:1], 4, axis=0)
     for mode in ("consecutive", "all_pairs"):
@@ -285,3 +278,10 @@ def test_frame_preprocess_matches_open_clips_own_transform(size, shape):
     assert ours.shape == theirs.shape == (shape[0], 3, size, size)
     difference = (ours - theirs).abs()
     assert difference.mean() < 0.01 and difference.max() < 0.05
+
+
+def test_clip_score_of_a_non_contiguous_view_is_that_of_its_copy(clip, three_frames):
+    edited = three_frames[::-1, ::-1]  # reversed in time and flipped
+    assert metrics.clip_score(clip, edited, "a dog") == pytest.approx(
+        metrics.clip_score(clip, np.ascontiguousarray(edited), "a dog"))
+    assert metrics.clip_score(clip, edited, "a dog") != pytest.approx(metrics.clip_score(clip, three_frames, "a dog"))

@@ -252,3 +252,12 @@ def test_group_all_is_every_attention_projection(family):
     # Each one is a Linear of the denoiser.
     modules = dict(tiny(family).denoiser.named_modules())
     assert all(isinstance(modules[p.module], torch.nn.Linear) for p in every)
+
+
+def test_a_source_is_labelled_the_same_by_the_loader_and_by_the_projection():
+    """`model.source` and the GPU projection's unit source agree (the projection called every toy source "toy")."""
+    from motionlib.models.loading import source_label
+
+    for family, source in (("modelscope", "toy"), ("modelscope", "toy:modelscope-free"), ("latte", "tiny")):
+        assert load_model(family, source).source == source_label(family, source) == source
+    assert source_label("latte", "hub") == "hub:maxin-cn/Latte-1"

@@ -35,6 +35,8 @@ def test_rows_are_tidy_and_metrics_finite(clip_path):
     assert np.isfinite(rows[["clip_change", "flow_similarity"]].to_numpy()).all()
     assert rows["flow_similarity"].between(-1, 1).all()
     np.testing.assert_allclose(rows["clip_change"], rows["clip_edit"] - rows["clip_source"])
+    # Fig. 2's CLIP score change is CLIP(edited, c') - CLIP(source, c'): the source's score, by the scorer directly
+    assert rows["clip_source"].iloc[0] == pytest.approx(tiny_clip_scorer().score(result.source_video, "a robot is skiing"))
     assert result.counts["evaluations"] == result.counts["shared_formula"] < result.counts["naive"]
 
 

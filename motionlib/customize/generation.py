@@ -147,11 +147,6 @@ def prompt_embeddings(model: VideoModel, prompts: list[str], negative_prompt: st
     return {prompt: model.encode_prompt(prompt, negative_prompt) for prompt in dict.fromkeys(prompts)}
 
 
-def embedding_length(embeds: PromptEmbeds) -> tuple[int, int]:
-    """``(L_cond, L_uncond)``: rows batch together when these are equal, or when the model masks padding."""
-    return embeds.length
-
-
 def plan_batches(lengths: list[tuple[int, int]], limit: int) -> list[list[int]]:
     """Request indices in batches of at most ``limit``, one embedding length per batch: the lengths in
     first-seen order, each one's requests in request order."""

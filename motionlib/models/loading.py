@@ -114,7 +114,7 @@ def load_model(
             toy_defaults = _toy_defaults(fam.spec, Path(where))
         pipeline = _load_pipeline(fam.spec, "path" if kind == "toy" else kind, where, dtype)
         twin = _is_twin(kind, where)
-        label = {"hub": f"hub:{where}", "toy": "toy" if Path(where).name == fam.spec.name else f"toy:{Path(where).name}"}.get(kind, where)
+        label = source_label(family, source)
         if cpu_offload:
             pipeline.enable_model_cpu_offload(device=device)
         else:
@@ -288,6 +288,16 @@ def _use_ddim(pipeline, family: str) -> None:
     target = type(families.get(family).scheduler())
     if not isinstance(pipeline.scheduler, target):
         pipeline.scheduler = target.from_config(pipeline.scheduler.config)
+
+
+def source_label(family: str, source) -> str:
+    """The ``model.source`` a model loaded from ``source`` has: ``tiny``, ``toy`` (the family's shipped toy
+    model), ``toy:<name>`` (another), ``hub:<id>``, or the folder path."""
+    fam = families.get(family)
+    kind, where = parse_source(family, source)
+    if kind == "toy":
+        return "toy" if Path(where).name == fam.spec.name else f"toy:{Path(where).name}"
+    return {"hub": f"hub:{where}", "tiny": "tiny"}.get(kind, where)
 
 
 def weights_status(family: str) -> str:

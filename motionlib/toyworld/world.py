@@ -255,10 +255,6 @@ def training_combinations(n: int, seed: int = 0) -> list[tuple[str, str, str, st
     return sorted(combos[i] for i in rng.choice(len(combos), n, replace=False))
 
 
-def is_held_out(spec: ClipSpec) -> bool:
-    return spec.combination in held_out_combinations()
-
-
 SPLITS = ("train", "held_out", "any")
 
 
