@@ -252,8 +252,14 @@ def cmd_figures(args) -> int:
     from motionlib import figures
 
     done, others, seconds = figures.redraw(figures.profile_dir(args.profile, args.figures), args.style, args.width)
-    print(f"redrew {len(done)} figures in {seconds:.1f} s under {done[0].parent.parent if done else args.profile}"
-          + (f" (style {args.style})" if args.style else "") + (f" at {args.width} column width" if args.width else ""))
+    root = next(iter(done)).parent.parent
+    for png, problems in done.items():
+        verdict = "ok" if not problems else f"{len(problems)} problem(s): " + "; ".join(str(p) for p in problems[:3])
+        print(f"  {png.relative_to(root)}: figure check {verdict}")
+    failing = sum(1 for problems in done.values() if problems)
+    print(f"redrew {len(done)} figures in {seconds:.1f} s under {root}"
+          + (f" (style {args.style})" if args.style else "") + (f" at {args.width} column width" if args.width else "")
+          + f"; {len(done) - failing} pass the figure check, {failing} do not")
     if others:
         print(f"{len(others)} PNGs have no recorded inputs and were left as they are: "
               + ", ".join(p.name for p in others[:10]) + (" ..." if len(others) > 10 else ""))

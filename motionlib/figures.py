@@ -129,8 +129,9 @@ def draw(out_dir, stem: str, rec: dict, function: str, **inputs):
     return fig
 
 
-def redraw_one(recipe: Path) -> Path:
-    """Draw the figure of ``<stem>.inputs.json`` again from its inputs, in the current style; returns its PNG."""
+def redraw_one(recipe: Path) -> tuple[Path, list]:
+    """Draw the figure of ``<stem>.inputs.json`` again from its inputs, in the current style; returns its PNG
+    and the figure check's problems (:mod:`motionlib.figure_check`; empty: it passes)."""
     folder, stem = recipe.parent, recipe.name[: -len(SUFFIX + ".json")]
     spec = json.loads(recipe.read_text())
     if spec.get("function") not in DRAWERS:
@@ -142,14 +143,15 @@ def redraw_one(recipe: Path) -> Path:
     sidecar = folder / f"{stem}.provenance.json"
     rec = json.loads(sidecar.read_text()) if sidecar.is_file() else {"what": stem}
     plotting.save_figure(fig, folder, stem, rec)
-    return folder / f"{stem}.png"
+    return folder / f"{stem}.png", getattr(fig, "motionlib_problems", [])
 
 
-def redraw(profile_dir, style: str | Path | None = None, width: str | None = None) -> tuple[list[Path], list[Path], float]:
+def redraw(profile_dir, style: str | Path | None = None, width: str | None = None) -> tuple[dict, list[Path], float]:
     """Every figure of ``profile_dir`` (``figures/<profile>``) drawn again from its recorded inputs with
-    ``style`` (a ``.mplstyle`` file) and ``width`` (single or double column); returns the PNGs redrawn,
-    the PNGs that have no recorded inputs (drawn before figures were recorded) and the seconds taken.
-    The style is checked before any figure is drawn."""
+    ``style`` (a ``.mplstyle`` file) and ``width`` (single or double column); returns the PNGs redrawn
+    with the figure check's problems of each (``{png: [problem, ...]}``), the PNGs that have no recorded
+    inputs (drawn before figures were recorded) and the seconds taken. The style is checked before any
+    figure is drawn."""
     start = time.perf_counter()
     profile_dir = Path(profile_dir)
     recipes = sorted(profile_dir.glob(f"*/*{SUFFIX}.json")) if profile_dir.is_dir() else []
@@ -160,10 +162,17 @@ def redraw(profile_dir, style: str | Path | None = None, width: str | None = Non
     plotting.use_style(style, width)  # refuses a bad style file or width before anything is drawn
     import matplotlib.pyplot as plt
 
+    import warnings
+
+    from motionlib.figure_check import FigureCheckWarning
+
     try:
-        done = []
+        done = {}
         for recipe in recipes:
-            done.append(redraw_one(recipe))
+            with warnings.catch_warnings():  # each figure's verdict is returned (and printed by the command)
+                warnings.simplefilter("ignore", FigureCheckWarning)
+                png, problems = redraw_one(recipe)
+            done[png] = problems
             plt.close("all")
     finally:
         plotting.use_style()

@@ -105,7 +105,8 @@ def save_figure(fig, out_dir: str | Path, stem: str, rec: dict[str, Any]) -> lis
     fit_point_labels(fig)
     if provenance.label(rec):
         fig.text(0.5, 1.0, provenance.label(rec), ha="center", va="bottom", fontsize=6, color="#D55E00")
-    figure_check.enforce(fig, stem)  # overlaps, legends over data, empty panels, small text
+    fig.motionlib_problems = figure_check.enforce(fig, stem, printed_width_in=column_width("two") if _forced_width
+                                                  else None)  # overlaps, legends over data, empty panels, small text
     meta = {"Title": stem, "Subject": rec.get("what", ""), "Keywords": rec.get("label", "")}
     written = []
     for ext in ("pdf", "png"):
