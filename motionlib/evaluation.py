@@ -23,18 +23,16 @@ projection subset trained for one table is not trained again for another).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from motionlib import analysis, paths
-from motionlib.cache import ResultCache, cache_key, content_hash
-from motionlib.customize import (
-    CustomizeSettings, MotionAdapter, check_sample_batch, generate_customized_batch, load_adapter, train,
-)
+from motionlib import analysis
+from motionlib.cache import ResultCache, cache_key
+from motionlib.customize import CustomizeSettings, check_sample_batch, generate_customized_batch
+from motionlib.customize.cached import customized_adapter
 from motionlib.data import EDIT_KINDS, read_video
 from motionlib.errors import ParameterError
 from motionlib.metrics import clip_score, temporal_consistency
@@ -94,28 +92,6 @@ class EvalSettings:
 class EvalResult:
     rows: pd.DataFrame  # one row per (video, method, edit kind, sample)
     videos: dict = field(default_factory=dict)  # (video, method, edit kind, sample) -> (F, H, W, 3) uint8
-
-
-def adapter_dir(model: VideoModel, video: np.ndarray, caption: str, settings: CustomizeSettings) -> Path:
-    """Where the adapter of (model, video, caption, resolved settings) lives in the cache."""
-    key = cache_key({"model": model.describe(), "video_sha": content_hash(video), "caption": caption,
-                     "settings": asdict(settings.resolved(model))})
-    return paths.cache_dir() / "adapters" / key
-
-
-def customized_adapter(model: VideoModel, video: np.ndarray, caption: str, settings: CustomizeSettings,
-                       *, cache: bool = True, progress: bool = True) -> tuple[MotionAdapter, dict]:
-    """The trained adapter attached to ``model``: read from the cache, or trained (and cached).
-
-    Returns the adapter and its ``adapter.json`` record. ``adapter.remove()`` takes it off again.
-    """
-    import json
-
-    folder = adapter_dir(model, video, caption, settings) if cache else None
-    if folder is not None and (folder / "adapter.json").exists() and (folder / "adapter.safetensors").exists():
-        return load_adapter(model, folder), json.loads((folder / "adapter.json").read_text())
-    result = train(model, video, caption, settings, folder, progress=progress)
-    return result.adapter, result.record
 
 
 def _scores(video: np.ndarray, prompt: str, clip, pick, judge=None) -> dict[str, float]:

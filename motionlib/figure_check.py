@@ -21,7 +21,6 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.legend import Legend
-from matplotlib.lines import Line2D
 from matplotlib.text import Text
 
 from motionlib.errors import MotionlibError

@@ -116,7 +116,7 @@ def video_names(videos, limit: int | None = None) -> list[str]:
 def units_of(run, done: set, limit: int | None = None) -> list[Unit]:
     """The units of one notebook run that no earlier run (``done``, updated here) already makes."""
     from motionlib.models.loading import source_label
-    from motionlib.reproduce import notebook_parameters
+    from motionlib.notebook_index import notebook_parameters
 
     p = {**notebook_parameters(run.notebook), **run.parameters}
     stem = run.notebook.stem

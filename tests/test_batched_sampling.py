@@ -14,7 +14,6 @@ import pandas as pd
 import pytest
 import torch
 
-import motionlib.evaluation as evaluation
 from motionlib.cache import cache_key
 from motionlib.customize import CustomizeSettings, attach, generate_customized, generate_customized_batch
 from motionlib.data import bundled_dataset

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import motionlib.customize.cached as cached
 import motionlib.evaluation as evaluation
 from motionlib.customize import CustomizeSettings
 from motionlib.data import bundled_dataset
@@ -42,8 +43,8 @@ def test_evaluation_shares_adapters_resumes_and_leaves_the_model_clean(cache, mo
     items = bundled_dataset()[:1]
     clip, pick = tiny_clip_scorer(), tiny_pick_scorer()
     trained = []
-    original_train = evaluation.train
-    monkeypatch.setattr(evaluation, "train", lambda *a, **k: trained.append(a[3].tau) or original_train(*a, **k))
+    original_train = cached.train  # the cached adapters train through customize.cached
+    monkeypatch.setattr(cached, "train", lambda *a, **k: trained.append(a[3].tau) or original_train(*a, **k))
     first = evaluate(model, items, methods(), clip, pick, settings(), progress=False).rows
     assert len(first) == 4 * 2 and trained == [1000, 700, 700]  # "ours again" reused "ours"'s adapter
     assert len(list((cache / "adapters").iterdir())) == 3
@@ -53,7 +54,7 @@ def test_evaluation_shares_adapters_resumes_and_leaves_the_model_clean(cache, mo
     ours, again = (first[first.method == m].reset_index(drop=True) for m in ("ours", "ours again"))
     pd.testing.assert_frame_equal(ours.drop(columns="method"), again.drop(columns="method"))
     # A finished evaluation is read back: nothing is trained or sampled again.
-    monkeypatch.setattr(evaluation, "train", lambda *a, **k: pytest.fail("trained again"))
+    monkeypatch.setattr(cached, "train", lambda *a, **k: pytest.fail("trained again"))
     monkeypatch.setattr(evaluation, "generate_customized_batch", lambda *a, **k: pytest.fail("sampled again"))
     second = evaluate(model, items, methods(), clip, pick, settings(), progress=False).rows
     pd.testing.assert_frame_equal(first, second)

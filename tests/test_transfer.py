@@ -233,8 +233,8 @@ def test_kept_samples_are_the_rows_own_and_come_back_from_the_cache(tmp_path, mo
     labels = [label for label, _ in shown]
     assert [lb.split("\n")[0] for lb in labels] == [
         "reference (left)", "reference (right)", "base model (t = 1000)",
-        "adapter of the left reference, t >= 700", "adapter of the right reference, t >= 700",
-        "adapter of the left reference, t >= 0", "adapter of the right reference, t >= 0"]
+        "adapter of the left reference, t ≥ 700", "adapter of the right reference, t ≥ 700",
+        "adapter of the left reference, t ≥ 0", "adapter of the right reference, t ≥ 0"]
     first = m.rows[m.rows["kind"] == "base"].iloc[0]
     picked = m.rows[(m.rows["prompt"] == first["prompt"]) & (m.rows["seed"] == first["seed"])
                     & (m.rows["kind"] == "transfer") & (m.rows["tau"] == 700) & (m.rows["reference_direction"] == "left")]

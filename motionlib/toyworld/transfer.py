@@ -59,7 +59,7 @@ from motionlib.customize import CustomizeSettings, generate_customized_batch
 from motionlib.customize.generation import stacked_noise
 from motionlib.data import from_model_pixels, to_model_pixels
 from motionlib.errors import ParameterError
-from motionlib.evaluation import customized_adapter
+from motionlib.customize.cached import customized_adapter
 from motionlib.models.base import PromptEmbeds, VideoModel
 from motionlib.sampling import ddim_schedule, denoise
 from motionlib.toyworld import oracle, world
