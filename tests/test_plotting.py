@@ -98,6 +98,10 @@ def test_a_style_file_and_a_column_width_restyle_every_figure_and_bad_ones_are_r
         with pytest.raises(ParameterError, match="single or double"):
             plotting.use_style(width="triple")
         assert plt.rcParams["font.size"] == 8  # a refused style changes nothing
+        from motionlib import paths
+
+        shipped = plotting.read_style(paths.ASSETS_DIR / "styles" / "serif.mplstyle")  # the README's example
+        assert shipped["font.family"] == ["serif"]
     finally:
         plotting.use_style()
         plt.close("all")
