@@ -2,6 +2,7 @@
 #   make reproduce   the main job: every figure and table at the smoke profile, into figures/
 #                    (PROFILE=toy|quick|paper for the others; DEVICE=cuda runs every notebook's models on a GPU)
 #   make test        the test suite (pytest + nbval on every notebook)
+#   make test-fast   the library tests a contributor runs while working (no notebooks, browsers, Ray, twins, slow tests)
 #   make report      the executed notebooks of a profile as HTML pages: figures/<profile>/report/index.html
 # Each creates and fills .venv from requirements/*.lock first when it is missing or out of date.
 
@@ -18,7 +19,7 @@ DEVICE ?=
 export PATH := $(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: reproduce report test env lab clean-env
+.PHONY: reproduce report test test-fast env lab clean-env
 
 # The paper profile runs its batch notebooks on Ray (notebooks/params/paper/*.yaml: executor: ray).
 reproduce: $(RUNTIME) $(if $(filter paper,$(PROFILE)),$(RAY))
@@ -31,6 +32,10 @@ report: $(RUNTIME)
 # The library tests and the notebooks run side by side, one torch thread each (scripts/test_lanes.py).
 test: $(TESTS)
 	$(BIN)/python scripts/test_lanes.py
+
+# The markers are in conftest.py (MARKERS); `make test` still runs everything, and CI runs `make test`.
+test-fast: $(TESTS)
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests -q -m "not (notebook or browser or ray or twin or slow)"
 
 env: $(RUNTIME)
 

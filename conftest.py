@@ -13,3 +13,29 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # exceeded waiting for output". A tqdm bar flushes up to 10 times a second, so a long cell with nested bars
 # overflows on a slow machine (CI, fig2_families). In test kernels a bar redraws at most every 5 s.
 os.environ.setdefault("TQDM_MININTERVAL", "5")
+
+# Test tiers (`make test-fast` leaves these out; `make test` runs everything):
+MARKERS = {
+    "notebook": "an nbval notebook run (notebooks/*.ipynb)",
+    "browser": "drives headless Chromium (selenium)",
+    "ray": "starts a Ray cluster",
+    "twin": "builds a checkpoint twin of a real model's layout (reduced or full size)",
+    "slow": "takes more than about 10 s on 2 cores (measured: docs/reproduce.md#test-tiers)",
+}
+
+
+def pytest_configure(config):
+    for name, what in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {what}")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark notebooks by their file and browser tests by their `driver` fixture (the others carry
+    their markers: tests/test_executors.py is `ray`, tests/test_twins.py `twin`)."""
+    import pytest
+
+    for item in items:
+        if str(item.path).endswith(".ipynb"):
+            item.add_marker(pytest.mark.notebook)
+        elif "driver" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)

@@ -30,6 +30,7 @@ from motionlib.models import load_model
 from motionlib.sweep import SweepSettings, run_videos
 
 ray = pytest.importorskip("ray")
+pytestmark = pytest.mark.ray
 FAMILY = "cogvideox"
 SWEEP = SweepSettings(num_steps=4, grid=500, num_frames=5, height=32, width=32)
 SMALL = dict(num_frames=5, height=32, width=32)

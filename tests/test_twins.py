@@ -34,6 +34,7 @@ from motionlib.windows import NO_EDIT, window
 
 CHECKPOINTS = checkpoints()
 FAMILIES = list(CHECKPOINTS)
+pytestmark = pytest.mark.twin
 # The whole pipeline runs on three twins. CogVideoX-5b has CogVideoX-2b's classes and code paths (its
 # rotary positions and schedule run on the tiny cogvideox-5b model in every tiny-model test); its twin is
 # still written, checked, loaded and sampled from a folder and from a hub cache below.

@@ -230,6 +230,7 @@ def _driver(download_dir: Path, profile: Path):
     return driver
 
 
+@pytest.mark.browser
 def test_browser_answers_round_trip(study_dir, tmp_path):
     from selenium.webdriver.common.by import By
 
