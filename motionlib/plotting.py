@@ -761,9 +761,11 @@ def noise_axis_figure(commits, reference: dict[str, float] | None = None,
     ax.set(yticks=range(len(models)), yticklabels=models[::-1], ylim=(-0.6, len(models) - 0.4),
            xlabel="log-SNR of the commitment time (dB; noisier to the left)",
            title="when each attribute is decided, on one noise axis")
-    handles = [plt.Line2D([], [], color=c, lw=2, label=a) for a, c in colours.items()]
+    drawn = set(commits.loc[commits["testable"].astype(bool) & commits["model"].isin(models), "attribute"])
+    handles = [plt.Line2D([], [], color=c, lw=2, label=a) for a, c in colours.items() if a in drawn]
     handles += [plt.Line2D([], [], color="0.3", marker=m, ls="none", ms=3.5, label=p) for p, m in markers.items()]
-    ax.legend(handles=handles, fontsize=5, frameon=False, ncols=len(handles), loc="upper center",
-              bbox_to_anchor=(0.5, -0.35 - 0.1 / max(len(models), 1)), title="bars: 95% bootstrap intervals over clips",
-              title_fontsize=5)
+    handles += [plt.Line2D([], [], color="0.55", lw=0.6, ls="--", label="a paper tau on its real schedule")] \
+        if reference else []
+    fig.legend(handles=handles, fontsize=6, frameon=False, ncols=len(handles), loc="outside lower center",
+               title="commitment time (marker) with its 95% bootstrap interval over clips (bar)", title_fontsize=6)
     return fig
