@@ -232,11 +232,12 @@ def test_a_fresh_machine_starts_the_longest_toy_runs_first(tmp_path):
     expected = _expected_seconds(runs)
     assert expected == {r.name: r.expected_seconds for r in runs}
     order = [c[0].name for c in sorted(lanes(runs), key=lambda c: -sum(expected[r.name] for r in c))]
-    assert order[:2] == ["claims", "toyworld_transfer-modelscope"]
+    assert set(order[:2]) == {"claims", "toyworld_transfer-modelscope"}  # the two long runs side by side
+    assert order.index("toyworld_transfer-latte") < order.index("toyworld")  # the shortest last (measured)
     (tmp_path / "toy").mkdir()
     (tmp_path / "toy" / "reproduce-summary.json").write_text(json.dumps([{"name": "toyworld", "status": "ok",
                                                                           "seconds": 9999.0}]))
-    assert _expected_seconds(runs)["toyworld"] == 9999.0 and _expected_seconds(runs)["claims"] == 4200.0
+    assert _expected_seconds(runs)["toyworld"] == 9999.0 and _expected_seconds(runs)["claims"] == next(r for r in runs if r.name == "claims").expected_seconds
 
 
 def test_run_families_in_a_toy_parameter_file_needs_a_families_parameter(tmp_path, monkeypatch):
