@@ -435,7 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reproduce", help="run every notebook (figures and tables) with papermill")
     p.add_argument("--profile", default="smoke", choices=["smoke", "toy", "quick", "paper"],
                    help="smoke: every notebook at its stored defaults (minutes); toy: the full toy-world measurement "
-                        "(notebooks/params/toy/, about 2 hours on 2 cores; --device cuda for a GPU); quick: the headline with the real "
+                        "(notebooks/params/toy/, about 92 min on 2 cores; --device cuda for a GPU); quick: the headline with the real "
                         "checkpoints on one GPU in about an hour (notebooks/params/quick/); paper: everything with "
                         "the real checkpoints (GPU days: see --plan)")
     p.add_argument("--compile", action="store_true",
