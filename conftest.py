@@ -8,6 +8,8 @@ import tempfile
 os.environ.setdefault("MOTIONLIB_FIGURES", tempfile.mkdtemp(prefix="motionlib-test-figures-"))
 os.environ.setdefault("MOTIONLIB_CACHE", tempfile.mkdtemp(prefix="motionlib-test-cache-"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Every figure a test or a notebook saves must pass the figure check (motionlib/figure_check.py): an error here.
+os.environ.setdefault("MOTIONLIB_FIGURE_CHECK", "error")
 # nbval reads a cell's messages only once the cell has finished, and ZeroMQ holds about 2,000 unread ones:
 # the rest are dropped, the cell's closing "idle" with them, and nbval then fails with "Timeout of 5 seconds
 # exceeded waiting for output". A tqdm bar flushes up to 10 times a second, so a long cell with nested bars

@@ -1,7 +1,8 @@
 """A check that a figure reads as a figure, run on every figure :func:`motionlib.plotting.save_figure`
 writes: after layout, at the width the figure will be printed,
 
-- no two pieces of text overlap (titles, axis labels, tick labels, annotations, legends, colour bars);
+- no two pieces of text overlap (titles, axis labels, tick labels, annotations, legends, colour bars),
+  each taken as its upright bounding box (a rotated label's box is larger than its glyphs: conservative);
 - no legend covers a data point of its axes;
 - no axes is empty: a panel that shows nothing (no finite data, no image, no text) is a defect; a
   metric that does not apply is left out or says so in its panel ("n/a (toy model)");
@@ -45,7 +46,7 @@ class Problem:
     detail: str
 
     def __str__(self) -> str:
-        return f"{self.kind}: {self.detail}"
+        return f"{self.kind}: {' '.join(self.detail.split())}"
 
 
 def _visible(artist) -> bool:
@@ -62,7 +63,8 @@ def _texts(fig) -> list[tuple[str, Text]]:
     for i, ax in enumerate(fig.axes):
         if not ax.get_visible():
             continue
-        name = f"axes {i}" + (f" '{ax.get_title()}'" if ax.get_title() else "")
+        title = " ".join(ax.get_title().split())
+        name = f"axes {i}" + (f" '{title[:40]}'" if title else "")
         found += [(f"{name} title", t) for t in (ax.title, ax._left_title, ax._right_title)]
         if ax.axison:
             for axis, letter in ((ax.xaxis, "x"), (ax.yaxis, "y")):
@@ -125,7 +127,7 @@ def _points(ax) -> np.ndarray:
 
 def _has_data(ax) -> bool:
     """Whether ``ax`` shows anything: a finite point, an image, a bar, or a text (an "n/a" note counts)."""
-    if ax.images or any(t.get_text().strip() for t in ax.texts):
+    if ax.images or any(t.get_text().strip() and _placed(t) for t in ax.texts):
         return True
     if any(p.get_visible() and p is not ax.patch for p in ax.patches):
         return True
@@ -141,6 +143,17 @@ def _has_data(ax) -> bool:
         elif any(len(p.vertices) and np.isfinite(p.vertices).all() for p in coll.get_paths()):
             return True  # lines, bands, meshes (their offsets are a default (0, 0))
     return False
+
+
+def _placed(text) -> bool:
+    """Whether a text in an axes sits somewhere: an annotation of a point at NaN (a metric not computed)
+    is drawn nowhere and shows nothing."""
+    xy = getattr(text, "xy", None)
+    anchor = xy if xy is not None else text.get_position()
+    try:
+        return bool(np.isfinite(np.asarray(anchor, float)).all())
+    except (TypeError, ValueError):
+        return True
 
 
 def _is_colorbar(ax) -> bool:
@@ -200,7 +213,7 @@ def _scaled(s: float):
 
 
 def _say(artist) -> str:
-    return repr(artist.get_text()[:30]) if isinstance(artist, Text) else ""
+    return repr(" ".join(artist.get_text().split())[:30]) if isinstance(artist, Text) else ""
 
 
 def enforce(fig, stem: str, *, printed_width_in: float | None = None) -> list[Problem]:

@@ -104,7 +104,11 @@ def save_figure(fig, out_dir: str | Path, stem: str, rec: dict[str, Any]) -> lis
     fit_cell_labels(fig)
     fit_point_labels(fig)
     if provenance.label(rec):
-        fig.text(0.5, 1.0, provenance.label(rec), ha="center", va="bottom", fontsize=6, color="#D55E00")
+        import textwrap
+
+        chars = max(20, int(fig.get_figwidth() * 72 / (0.55 * 6)))  # a 6 pt line as wide as the figure
+        fig.text(0.5, 1.0, textwrap.fill(provenance.label(rec), chars), ha="center", va="bottom", fontsize=6,
+                 color="#D55E00")
     fig.motionlib_problems = figure_check.enforce(fig, stem, printed_width_in=column_width("two") if _forced_width
                                                   else None)  # overlaps, legends over data, empty panels, small text
     meta = {"Title": stem, "Subject": rec.get("what", ""), "Keywords": rec.get("label", "")}
@@ -178,7 +182,8 @@ def frame_rows(videos: Sequence[np.ndarray], labels: Sequence[str], num_frames: 
     return fig
 
 
-def window_heatmap(ax, table, value: str, cmap: str = "cividis", label: str | None = None):
+def window_heatmap(ax, table, value: str, cmap: str = "cividis", label: str | None = None,
+                   max_ticks: int | None = None):
     """Heatmap of ``value`` over (tau_start rows, tau_end columns) from tidy ``table`` rows.
 
     Cells without a window (tau_end >= tau_start) stay blank; each cell is annotated. The no-edit
@@ -191,7 +196,7 @@ def window_heatmap(ax, table, value: str, cmap: str = "cividis", label: str | No
     grid = grid.sort_index(ascending=False).sort_index(axis=1)
     image = ax.imshow(np.ma.masked_invalid(grid.to_numpy(float)), cmap=cmap, aspect="auto")
     for set_ticks, labels in ((ax.set_xticks, grid.columns), (ax.set_yticks, grid.index)):
-        every = max(1, int(np.ceil(len(labels) / MAX_HEATMAP_TICKS)))  # upright labels that fit side by side
+        every = max(1, int(np.ceil(len(labels) / (max_ticks or MAX_HEATMAP_TICKS))))  # upright labels that fit
         set_ticks(range(0, len(labels), every), [str(v) for v in list(labels)[::every]])
     ax.set_xlabel(r"$\tau_{\mathrm{end}}$")
     ax.set_ylabel(r"$\tau_{\mathrm{start}}$")
@@ -318,7 +323,7 @@ def tradeoff_curve(ax, curve, tau_star: int | None = None, color: str = PALETTE[
                    label=rf"$\tau^*$ = {tau_star}" + (f" [{tau_star_interval[0]}, {tau_star_interval[1]}]"
                                                        if tau_star_interval else "") + " (our rule)")
     ax.set_xlabel("CLIP score change (appearance edit)")
-    ax.set_ylabel("flow similarity (motion kept)")
+    ax.set_ylabel("flow similarity\n(motion kept)")
 
 
 def tradeoff_figure(tradeoffs: dict, width: str = "two"):
@@ -328,7 +333,8 @@ def tradeoff_figure(tradeoffs: dict, width: str = "two"):
     fig, axes = figure(width, aspect=1.25 if n > 1 else 2.4, nrows=3, ncols=n, layout="constrained", squeeze=False)
     for j, (name, tradeoff) in enumerate(tradeoffs.items()):
         for i, (value, label) in enumerate([("clip_change", "CLIP score change"), ("flow_similarity", "flow similarity")]):
-            image = window_heatmap(axes[i, j], tradeoff.summary, value, label=f"{name}\n{label}" if i == 0 else label)
+            image = window_heatmap(axes[i, j], tradeoff.summary, value, label=f"{name}\n{label}" if i == 0 else label,
+                                   max_ticks=MAX_HEATMAP_TICKS if n == 1 else 4 if n == 2 else 3)
             fig.colorbar(image, ax=axes[i, j], shrink=0.8)
         color = family_color(name.split()[0], j)
         tradeoff_curve(axes[2, j], tradeoff.curve, tradeoff.tau_star, color=color, label=f"{name}: tau_start",
@@ -637,8 +643,11 @@ def projection_subsets_figure(summary, *, family: str, rank: int, highlighted=()
     for count in counts:
         same = summary.index[summary["trainable_parameters"] == count]
         x[same] += (np.arange(len(same)) - (len(same) - 1) / 2) * spread
-    metrics = table_metrics(summary)
-    fig, axes = figure("two", aspect=0.25 * len(metrics), nrows=len(metrics), sharex=True, layout="constrained")
+    metrics = [m for m in table_metrics(summary) if summary[m].notna().any()]  # (PickScore: none for toy models)
+    left_out = [metric_name(m) for m in table_metrics(summary) if m not in metrics]
+    fig, axes = figure("two", aspect=0.25 * len(metrics), nrows=len(metrics), sharex=True, layout="constrained",
+                       squeeze=False)
+    axes = axes[:, 0]
     for ax, metric in zip(axes, metrics):
         for (_, r), xi in zip(summary.iterrows(), x):
             color = PALETTE[len(r["projections"]) - 1]
@@ -654,7 +663,8 @@ def projection_subsets_figure(summary, *, family: str, rank: int, highlighted=()
         axes[0].plot([], [], "o", ms=3.5, color=PALETTE[size - 1], label=f"{size} projection" + "s" * (size > 1))
     axes[0].legend(ncols=4, loc="lower left", bbox_to_anchor=(0, 1.02), frameon=False)
     axes[-1].set_xticks(counts, [f"{c:,}" for c in counts])
-    axes[-1].set_xlabel(f"trainable parameters ({family}, LoRA r = {rank})")
+    axes[-1].set_xlabel(f"trainable parameters ({family}, LoRA r = {rank})"
+                        + (f"\n(not computed for this model, left out: {', '.join(left_out)})" if left_out else ""))
     return fig
 
 
@@ -669,9 +679,13 @@ def top_pick_bars(table, questions: Sequence[str], *, simulated: bool):
                label=criterion + (" (simulated)" if simulated else ""))
         ax.scatter(x + (k - 0.5) * 0.38, table[f"paper_{criterion}"], marker="D", s=8, facecolors="white",
                    edgecolors="black", lw=0.6, zorder=3, label="paper (Tab. 5)" if k == 0 else None)
-    ax.set_xticks(x, list(table["method"]), rotation=20, ha="right")
+    import re
+
+    names = [re.sub(r"(?<=[a-z])(?=[A-Z])", "\n", str(m)) for m in table["method"]]  # MotionDirector -> Motion/Director
+    ax.set_xticks(x, names)
     ax.set_ylabel("top-pick rate (%)")
-    ax.legend(frameon=False)
+    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncols=2, fontsize=6,
+              title="bars: rates with 95% intervals; diamonds: the paper's Tab. 5", title_fontsize=6)
     if simulated:
         ax.set_title("SIMULATED responses, not the paper's data", color=PALETTE[3])
     return fig

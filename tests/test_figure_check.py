@@ -88,3 +88,12 @@ def test_error_under_test_warning_otherwise_and_save_figure_still_writes(tmp_pat
     assert all(p.is_file() for p in written)
     monkeypatch.setenv(figure_check.ENV, "off")
     assert figure_check.enforce(fig, "bad") == []
+
+
+def test_a_panel_with_only_labels_of_points_at_nan_is_empty():
+    """Tab. 3's PickScore panel on a toy model: every point NaN, each with its label annotated at NaN."""
+    fig, axes = plt.subplots(2, 1, figsize=(3.3, 3))
+    axes[0].plot([0, 1], [1, 2])
+    axes[1].errorbar([0.0], [np.nan], yerr=[[np.nan], [np.nan]], fmt="o")
+    axes[1].annotate("QKVO", (0.0, np.nan), xytext=(0, 6), textcoords="offset points")
+    assert [p.kind for p in check_figure(fig)] == ["empty axes"]
