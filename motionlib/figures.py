@@ -162,10 +162,14 @@ def redraw(profile_dir, style: str | Path | None = None, width: str | None = Non
     plotting.use_style(style, width)  # refuses a bad style file or width before anything is drawn
     import matplotlib.pyplot as plt
 
+    import os
     import warnings
 
-    from motionlib.figure_check import FigureCheckWarning
+    from motionlib.figure_check import ENV, FigureCheckWarning
 
+    mode = os.environ.get(ENV)
+    if mode == "error":  # a redraw reports every figure's verdict instead of stopping at the first
+        os.environ[ENV] = "warn"
     try:
         done = {}
         for recipe in recipes:
@@ -176,6 +180,8 @@ def redraw(profile_dir, style: str | Path | None = None, width: str | None = Non
             plt.close("all")
     finally:
         plotting.use_style()
+        if mode == "error":
+            os.environ[ENV] = mode
     stems = {p.with_suffix("").name for p in done}
     others = sorted(p for p in profile_dir.glob("*/*.png") if p.with_suffix("").name not in stems
                     and p.parent.name != "report")

@@ -161,8 +161,13 @@ def frame_rows(videos: Sequence[np.ndarray], labels: Sequence[str], num_frames: 
     side = 0.55 if motions is not None else 0.0  # inches at the right for the reading
     strip_w = w - side
     row_h = strip_w * h / (num_frames * fw * (1 + FRAME_GAP))
+    import textwrap
+
+    size = plt.rcParams["font.size"] - 1  # frame_strip's label size
+    chars = max(12, int(strip_w * 72 / (0.6 * size)))  # a label wraps within its strip's width
+    labels = ["\n".join(textwrap.fill(line, chars) for line in str(label).split("\n")) for label in labels]
     line_h = (plt.rcParams["font.size"] + 1.5) / 72
-    heads = [line_h * (1 + str(label).count("\n")) + 0.04 for label in labels]
+    heads = [line_h * (1 + label.count("\n")) + 0.04 for label in labels]
     height = sum(heads) + row_h * len(videos) + 0.06 * len(videos)
     fig = plt.figure(figsize=(w, height))
     top = height
