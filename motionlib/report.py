@@ -131,7 +131,7 @@ def collect(notebook: Path, statuses: dict[str, str]) -> Page:
     files = sorted(p for p in folder.rglob("*") if p.is_file() and ".ipynb_checkpoints" not in p.parts
                    and not p.name.startswith("kernel-ipc-"))  # (a running kernel's sockets)
     return Page(folder.name, notebook, folder, status, labels or ["NO PROVENANCE RECORD"],
-                [p for p in files if p.suffix.lower() == ".png"], [p for p in files if p.suffix.lower() == ".csv"],
+                [p for p in files if p.suffix.lower() == ".png"], [p for p in files if p.suffix.lower() == ".csv" and ".inputs." not in p.name],
                 files, models)
 
 

@@ -207,3 +207,12 @@ def test_the_report_loads_nothing_from_the_network_and_its_index_is_by_paper_ite
     assert "tab1_timestep_range-latte.html" in tab1 and "tab1_timestep_range-modelscope.html" in tab1
     page = (index.parent / "tab1_timestep_range-latte.html").read_text()
     assert "overflow-x: auto" in page  # wide tables scroll
+    from motionlib import figures
+
+    run = root / "tab1_timestep_range-latte"
+    figures.draw(run, "drawn", {"what": "t"}, "metric_panels", summary=pd.DataFrame(
+        {"tau": [0, 700], **{k: [1.0, 2.0] for m in ("text_alignment", "temporal_consistency", "pick_score")
+                              for k in (m, m + "_lo", m + "_hi")}}), x="tau")
+    index = build_report(root, tmp_path / "report2")
+    page = (index.parent / "tab1_timestep_range-latte.html").read_text()
+    assert "drawn.png" in page and "<h3><a href" in page and "drawn.inputs.summary.csv</a></h3>" not in page
