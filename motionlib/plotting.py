@@ -6,6 +6,7 @@ PDFs embed TrueType fonts (``pdf.fonttype = 42``) so they pass camera-ready chec
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -17,6 +18,10 @@ import numpy as np
 
 from motionlib import figure_check, provenance
 from motionlib.errors import ParameterError, reason
+
+# Embedding a font in a PDF (pdf.fonttype 42) reads its header, whose timestamps in DejaVu predate 1904:
+# fontTools then logs two warnings per figure that say nothing about the figure.
+logging.getLogger("fontTools.ttLib.tables._h_e_a_d").setLevel(logging.ERROR)
 
 ONE_COLUMN_IN = 3.3
 TWO_COLUMN_IN = 7.0
