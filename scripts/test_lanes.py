@@ -2,10 +2,8 @@
 
 The test models are small, so a torch process on two threads leaves much of the second core idle
 (`benchmarks/bench_threads.py`: toy ModelScope and Latte sample 1.22x and 1.38x faster on 2 threads
-than on 1; two one-thread processes win below 2x). On this project's 2-core machines a
-clean clone's `make test` took 14:50 in two lanes (tests 683 s, notebooks 752 s) against 20:24 in one
-run (1,114 s of pytest). On a 2-core AMD EPYC with AVX2 only (no AVX-512) a clean clone took
-23:50 (tests 1,266 s, notebooks 1,011 s, the venv the rest). Plain `python -m pytest` still runs everything in one process.
+than on 1; two one-thread processes win below 2x). The latest measured time of `make test` is in
+docs/reproduce.md (one place, so the two cannot disagree). Plain `python -m pytest` still runs everything in one process.
 
 Usage: python scripts/test_lanes.py [PYTEST OPTIONS...]   (options go to both lanes, e.g. -x, -k EXPR)
 The tests lane reports live; the notebooks lane's report follows it. Exit status: 0 when both pass.
