@@ -92,14 +92,18 @@ def _overlap(a, b) -> bool:
     return w > TOLERANCE_PX and h > TOLERANCE_PX
 
 
+def _line_xy(line) -> np.ndarray:
+    """A line's data points, ``(N, 2)`` float (NaN kept)."""
+    return np.column_stack(line.get_data()).astype(float) if len(line.get_xdata()) else np.empty((0, 2))
+
+
 def _points(ax) -> np.ndarray:
     """Display coordinates of the data points drawn in ``ax`` (line vertices, markers, bar tops, error
     bar ends), within the axes."""
     pts = []
     for line in ax.lines:
         if line.get_visible():
-            xy = np.column_stack(line.get_data()).astype(float) if len(line.get_xdata()) else np.empty((0, 2))
-            pts.append(line.get_transform().transform(xy))
+            pts.append(line.get_transform().transform(_line_xy(line)))
     for coll in ax.collections:
         if not coll.get_visible():
             continue
@@ -131,10 +135,8 @@ def _has_data(ax) -> bool:
         return True
     if any(p.get_visible() and p is not ax.patch for p in ax.patches):
         return True
-    for line in ax.lines:
-        xy = np.column_stack(line.get_data()).astype(float) if len(line.get_xdata()) else np.empty((0, 2))
-        if np.isfinite(xy).all(axis=1).any():
-            return True
+    if any(np.isfinite(_line_xy(line)).all(axis=1).any() for line in ax.lines):
+        return True
     for coll in ax.collections:
         if isinstance(coll, PathCollection):  # markers (scatter): one per offset
             offsets = np.asarray(coll.get_offsets(), float)

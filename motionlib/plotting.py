@@ -521,6 +521,15 @@ def _errors(values, lo, hi):
     return [values - lo, hi - values]
 
 
+def _computed_metrics(summary) -> tuple[list[str], list[str]]:
+    """The table metrics ``summary`` has values for, and the names of those it has none for (PickScore on
+    a toy model): a figure draws the first and says it left out the second."""
+    from motionlib.tables import metric_name, table_metrics
+
+    metrics = [m for m in table_metrics(summary) if summary[m].notna().any()]
+    return metrics, [metric_name(m) for m in table_metrics(summary) if m not in metrics]
+
+
 def metric_panels(summary, x: str, *, color: str = PALETTE[0], xlabel: str = "", label: str | None = None,
                   annotate: str | None = None, log_x: bool = False):
     """Tab. 1 / Tab. 4 figure: one panel per metric (the paper's three, then the oracle's transfer and
@@ -530,10 +539,9 @@ def metric_panels(summary, x: str, *, color: str = PALETTE[0], xlabel: str = "",
     values label the points (alternately above and below: close x on small models); ``log_x`` uses
     a log axis with engineering ticks (2k, 500k, 1M)."""
     import matplotlib.ticker
-    from motionlib.tables import metric_name, table_metrics
+    from motionlib.tables import metric_name
 
-    metrics = [m for m in table_metrics(summary) if summary[m].notna().any()]  # (PickScore: none for toy models)
-    left_out = [metric_name(m) for m in table_metrics(summary) if m not in metrics]
+    metrics, left_out = _computed_metrics(summary)
     fig, axes = figure("two", aspect=0.3 if len(metrics) <= 3 else 0.25, ncols=len(metrics), layout="constrained",
                        squeeze=False)
     axes = axes[0]
@@ -645,7 +653,7 @@ def projection_subsets_figure(summary, *, family: str, rank: int, highlighted=()
     the number of projections; subsets with the same count are spread sideways; ``highlighted``
     subsets (the paper's rows) are ringed; the oracle's transfer and leakage get panels where
     ``summary`` has them (toy runs)."""
-    from motionlib.tables import metric_name, table_metrics
+    from motionlib.tables import metric_name
 
     counts = sorted(summary["trainable_parameters"].unique())
     spread = 0.14 * (np.diff(counts).min() if len(counts) > 1 else counts[0])
@@ -653,8 +661,7 @@ def projection_subsets_figure(summary, *, family: str, rank: int, highlighted=()
     for count in counts:
         same = summary.index[summary["trainable_parameters"] == count]
         x[same] += (np.arange(len(same)) - (len(same) - 1) / 2) * spread
-    metrics = [m for m in table_metrics(summary) if summary[m].notna().any()]  # (PickScore: none for toy models)
-    left_out = [metric_name(m) for m in table_metrics(summary) if m not in metrics]
+    metrics, left_out = _computed_metrics(summary)
     fig, axes = figure("two", aspect=0.25 * len(metrics), nrows=len(metrics), sharex=True, layout="constrained",
                        squeeze=False)
     axes = axes[:, 0]
